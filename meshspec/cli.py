@@ -1,0 +1,103 @@
+"""The `meshspec` command: argument parsing, output and exit codes; the work happens in the modules.
+
+Exit codes: 0 success (warnings allowed), 1 invalid input, 2 usage error.
+Imports stay lazy so that `meshspec validate` starts fast; pulumi is never imported here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Sequence
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 70
+
+
+class UsageError(Exception):
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="meshspec",
+        description="Cilium Cluster Mesh global services as code: validate a mesh spec and render "
+                    "identical Services for every cluster.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    validate = commands.add_parser("validate", help="check a mesh spec and report every problem with its location")
+    validate.add_argument("spec", metavar="SPEC", help="the mesh spec (YAML)")
+    validate.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
+    validate.set_defaults(run=cmd_validate)
+
+    render = commands.add_parser("render", help="validate, then write one folder of manifests per cluster")
+    render.add_argument("spec", metavar="SPEC", help="the mesh spec (YAML)")
+    render.add_argument("-o", "--out", metavar="DIR", required=True,
+                        help="output folder; DIR/<cluster>/ gets one file per object and a kustomization.yaml")
+    render.set_defaults(run=cmd_render)
+    return parser
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .diagnostics import has_errors, summary, to_json, to_text
+
+    mesh, diagnostics = _check(args.spec)
+    if args.format == "json":
+        sys.stdout.write(to_json(diagnostics))
+    else:
+        sys.stdout.write(to_text(diagnostics))
+        extra = f" ({len(mesh.clusters)} clusters, {len(mesh.services)} services)" if mesh else ""
+        print(summary(args.spec, diagnostics) + extra, file=sys.stderr)
+    return EXIT_INVALID if has_errors(diagnostics) else EXIT_OK
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from .diagnostics import summary, to_text
+    from .output import render_files, write_tree
+
+    mesh, diagnostics = _check(args.spec)
+    sys.stderr.write(to_text(diagnostics))
+    if mesh is None:
+        print(summary(args.spec, diagnostics) + "; nothing rendered", file=sys.stderr)
+        return EXIT_INVALID
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise UsageError(f"{args.out} exists and is not a folder")
+    counts = write_tree(render_files(mesh), args.out)
+    print(f"rendered {len(mesh.services)} services for {len(mesh.clusters)} clusters into {args.out}/ "
+          f"({counts['written']} written, {counts['unchanged']} unchanged, {counts['removed']} stale removed)")
+    return EXIT_OK
+
+
+def _check(spec: str):
+    if not os.path.exists(spec):
+        raise UsageError(f"{spec}: no such file")
+    if os.path.isdir(spec):
+        raise UsageError(f"{spec} is a folder; give the mesh spec file")
+    from .validate import check_file
+
+    return check_file(spec)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)  # exits 2 on usage errors
+    try:
+        return args.run(args)
+    except UsageError as exc:
+        print(f"meshspec {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # a bug in meshspec: say so plainly, keep the traceback for those who ask
+        if os.environ.get("MESHSPEC_DEBUG"):
+            raise
+        print(f"meshspec {args.command}: internal error: {type(exc).__name__}: {exc}\n"
+              "This is a bug in meshspec; rerun with MESHSPEC_DEBUG=1 for the traceback and report it.",
+              file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())
