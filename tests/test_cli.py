@@ -1,0 +1,99 @@
+"""The command as a user runs it: output, exit codes, and no traceback whatever the input."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import VALID_SPEC
+from meshspec.cli import main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def meshspec(*args, cwd=ROOT):
+    """Run the real command in a subprocess, as a user would."""
+    return subprocess.run([sys.executable, "-m", "meshspec", *args], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, "PYTHONPATH": ROOT})
+
+
+def test_validate_example_exits_0(capsys):
+    assert main(["validate", "examples/mesh.yaml"]) == 0
+    assert "examples/mesh.yaml: valid (3 clusters, 4 services)" in capsys.readouterr().err
+
+
+def test_validate_reports_file_line_column(spec_file, capsys):
+    path = spec_file(VALID_SPEC.replace("id: 2", "id: 0"))
+    assert main(["validate", path]) == 1
+    out = capsys.readouterr()
+    assert out.out == (f"{path}:10:11: error: cluster id 0 is out of range 1..255; Cilium rejects 0 (unset) "
+                       "and IDs above maxConnectedClusters. [cluster-id]\n")
+    assert out.err.strip() == f"{path}: 1 error, 0 warnings"
+
+
+def test_validate_json_format(spec_file, capsys):
+    path = spec_file(VALID_SPEC.replace("      namespace: default", "      namespace: default\n      global: false\n"
+                                        "      shared: false"))
+    assert main(["validate", path, "--format", "json"]) == 0  # warnings only
+    [item] = json.loads(capsys.readouterr().out)
+    assert item == {"severity": "warning", "code": "ignored-field", "file": path, "line": 15, "column": 7,
+                    "path": "spec.services[0].shared", "message": item["message"]}
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["validate", "does-not-exist.yaml"], "does-not-exist.yaml: no such file"),
+    (["validate", "examples"], "is a folder"),
+    (["validate", "examples/mesh.yaml", "--format", "xml"], "invalid choice"),
+    (["render", "examples/mesh.yaml"], "required: -o/--out"),
+    (["frobnicate"], "invalid choice"),
+    ([], "required: COMMAND"),
+])
+def test_usage_errors_exit_2(args, fragment):
+    result = meshspec(*args)
+    assert result.returncode == 2
+    assert fragment in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("content", [
+    b"", b"- a\n", b"\xff\xfe", b"a: [\n", b"apiVersion: 3\nkind: [x]\nmetadata: 7\nspec: {clusters: {a: 1}}\n",
+    b"spec:\n  clusters:\n    - 7\n    - {name: 5, id: x, podCIDRs: [1, nope]}\n  services: [{name: 1, spec: 3, overrides: {x: 1}}]\n",
+    b"spec:\n  services:\n    - name: s\n      clusters: [1, {a: b}]\n      labels: [x]\n      spec: {ports: 80}\n",
+])
+def test_bad_input_never_gives_a_traceback(tmp_path, content):
+    path = tmp_path / "mesh.yaml"
+    path.write_bytes(content)
+    result = meshspec("validate", str(path))
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.stdout.startswith(f"{path}:")
+
+
+def test_render_writes_the_tree(tmp_path, capsys):
+    assert main(["render", "examples/mesh.yaml", "-o", str(tmp_path / "out")]) == 0
+    assert "rendered 4 services for 3 clusters" in capsys.readouterr().out
+    assert (tmp_path / "out" / "cluster-c" / "service.shop.inventory.yaml").exists()
+
+
+def test_render_refuses_an_invalid_spec_and_writes_nothing(spec_file, tmp_path, capsys):
+    path = spec_file(VALID_SPEC.replace("id: 2", "id: 1"))
+    assert main(["render", path, "-o", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "duplicate-cluster-id" in err and "nothing rendered" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_render_into_a_file_is_a_usage_error(tmp_path):
+    target = tmp_path / "file"
+    target.write_text("x")
+    result = meshspec("render", "examples/mesh.yaml", "-o", str(target))
+    assert result.returncode == 2 and "is not a folder" in result.stderr
+
+
+def test_cli_does_not_import_pulumi():
+    code = ("import sys; from meshspec.cli import main; main(['validate', 'examples/mesh.yaml']); "
+            "print(sorted(m for m in sys.modules if m.startswith('pulumi')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.stdout.strip() == "[]"

@@ -1,0 +1,91 @@
+"""Files on disk: layout, byte-stable output, stale-file cleanup, and Kubernetes' strict schema."""
+
+import os
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from meshspec.output import HEADER, render_files, write_tree
+from meshspec.validate import check_file
+
+
+@pytest.fixture
+def example_mesh():
+    mesh, diagnostics = check_file("examples/mesh.yaml")
+    assert not diagnostics
+    return mesh
+
+
+def tree(root):
+    out = {}
+    for folder, _, names in os.walk(root):
+        for name in names:
+            path = os.path.join(folder, name)
+            with open(path, "rb") as fh:
+                out[os.path.relpath(path, root)] = fh.read()
+    return out
+
+
+def test_layout_is_one_folder_per_cluster_with_a_kustomization(example_mesh, tmp_path):
+    write_tree(render_files(example_mesh), str(tmp_path))
+    assert sorted(os.listdir(tmp_path)) == ["cluster-a", "cluster-b", "cluster-c"]
+    assert sorted(os.listdir(tmp_path / "cluster-b")) == [
+        "kustomization.yaml", "service.default.myapp-service.yaml", "service.monitoring.metrics.yaml",
+        "service.shop.checkout.yaml", "service.shop.inventory.yaml"]
+    kustomization = yaml.safe_load((tmp_path / "cluster-a" / "kustomization.yaml").read_text())
+    assert kustomization == {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+                             "resources": ["service.default.myapp-service.yaml", "service.monitoring.metrics.yaml",
+                                           "service.shop.checkout.yaml"]}
+
+
+def test_rendering_twice_is_byte_identical(example_mesh, tmp_path):
+    write_tree(render_files(example_mesh), str(tmp_path / "one"))
+    mesh_again, _ = check_file("examples/mesh.yaml")
+    counts = write_tree(render_files(mesh_again), str(tmp_path / "two"))
+    assert tree(tmp_path / "one") == tree(tmp_path / "two")
+    assert write_tree(render_files(mesh_again), str(tmp_path / "two")) == {
+        "written": 0, "unchanged": counts["written"], "removed": 0}
+
+
+def test_every_file_is_marked_generated_and_parses(example_mesh):
+    for files in render_files(example_mesh).values():
+        for content in files.values():
+            assert content.startswith(HEADER.encode())
+            assert yaml.safe_load(content)
+
+
+def test_every_rendered_object_passes_kubernetes_validate_strict(example_mesh):
+    version = kubernetes_validate.latest_version()
+    for files in render_files(example_mesh).values():
+        for name, content in files.items():
+            if name != "kustomization.yaml":
+                kubernetes_validate.validate(yaml.safe_load(content), version, strict=True)
+
+
+def test_stale_files_are_removed_and_foreign_files_kept(example_mesh, spec_file, tmp_path):
+    out = tmp_path / "out"
+    write_tree(render_files(example_mesh), str(out))
+    (out / "cluster-a" / "my-notes.yaml").write_text("kind: ConfigMap\n")  # the user's own file
+    (out / "README.md").write_text("hand written\n")
+    (out / "old-cluster").mkdir()
+    (out / "old-cluster" / "service.default.gone.yaml").write_text(HEADER + "kind: Service\n")
+    smaller, _ = check_file(spec_file(open("examples/mesh.yaml").read().replace(
+        "  clusters:\n    - name: cluster-a", "  clusters:\n    - name: cluster-x")
+        .replace("cluster-a: {shared: false}", "cluster-x: {shared: false}")))
+    counts = write_tree(render_files(smaller), str(out))
+    assert sorted(os.listdir(out)) == ["README.md", "cluster-a", "cluster-b", "cluster-c", "cluster-x"]
+    assert os.listdir(out / "cluster-a") == ["my-notes.yaml"]  # ours removed, the user's kept
+    assert not (out / "old-cluster").exists()  # only our file was in it
+    assert counts["removed"] == 5
+
+
+def test_removed_service_disappears_from_folder_and_kustomization(example_mesh, spec_file, tmp_path):
+    write_tree(render_files(example_mesh), str(tmp_path))
+    text = open("examples/mesh.yaml").read()
+    start = text.index("    # A plain, cluster-local Service")
+    mesh, diagnostics = check_file(spec_file(text[:start]))
+    assert not [d for d in diagnostics if d.is_error]
+    write_tree(render_files(mesh), str(tmp_path))
+    assert not (tmp_path / "cluster-a" / "service.monitoring.metrics.yaml").exists()
+    assert "metrics" not in (tmp_path / "cluster-a" / "kustomization.yaml").read_text()
