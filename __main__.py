@@ -1,0 +1,3 @@
+from meshspec.deploy import run
+
+run()
