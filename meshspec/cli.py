@@ -35,6 +35,13 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("-o", "--out", metavar="DIR", required=True,
                         help="output folder; DIR/<cluster>/ gets one file per object and a kustomization.yaml")
     render.set_defaults(run=cmd_render)
+
+    explain = commands.add_parser("explain", help="which clusters serve each client cluster, and what failover does")
+    explain.add_argument("spec", metavar="SPEC", help="the mesh spec (YAML)")
+    explain.add_argument("--down", metavar="CLUSTER[:NAMESPACE/NAME]", action="append", default=[],
+                         help="assume CLUSTER has no ready pods (for every service, or one); repeatable")
+    explain.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
+    explain.set_defaults(run=cmd_explain)
     return parser
 
 
@@ -66,6 +73,38 @@ def cmd_render(args: argparse.Namespace) -> int:
     print(f"rendered {len(mesh.services)} services for {len(mesh.clusters)} clusters into {args.out}/ "
           f"({counts['written']} written, {counts['unchanged']} unchanged, {counts['removed']} stale removed)")
     return EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from .cilium import parse_version
+    from .diagnostics import summary, to_text
+    from .explain import explain
+    from .present import explain_json, explain_text
+
+    mesh, diagnostics = _check(args.spec)
+    if mesh is None:
+        sys.stderr.write(to_text(diagnostics))
+        print(summary(args.spec, diagnostics), file=sys.stderr)
+        return EXIT_INVALID
+    down = [_parse_down(text, mesh) for text in args.down]
+    explanations = explain(mesh, parse_version(mesh.cilium_version), down)
+    if args.format == "json":
+        sys.stdout.write(explain_json(explanations))
+    else:
+        sys.stdout.write(explain_text(explanations, [c.name for c in mesh.clusters]))
+    return EXIT_OK
+
+
+def _parse_down(text: str, mesh):
+    from .explain import Down
+
+    cluster, _, service = text.partition(":")
+    if cluster not in [c.name for c in mesh.clusters]:
+        raise UsageError(f"--down {text}: unknown cluster {cluster!r}; the mesh has "
+                         f"{', '.join(c.name for c in mesh.clusters)}")
+    if service and service not in [s.key for s in mesh.services]:
+        raise UsageError(f"--down {text}: the spec has no service {service!r} (write NAMESPACE/NAME)")
+    return Down(cluster, service or None)
 
 
 def _check(spec: str):

@@ -43,6 +43,9 @@ class Service:
     placements: Mapping[str, Placement]
     labels: Mapping[str, str] = field(default_factory=dict)
     annotations: Mapping[str, str] = field(default_factory=dict)
+    # Clusters that run the Service's pods. Nothing is rendered from it: it tells explain and the
+    # routing checks where traffic can land.
+    backends: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -108,4 +111,5 @@ def _build_service(svc: Mapping[str, Any], defaults: Mapping[str, Any], all_clus
         placements=placements,
         labels=svc.get("labels", {}),
         annotations=svc.get("annotations", {}),
+        backends=tuple(name for name in placements if name in set(svc.get("backends", placements))),
     )

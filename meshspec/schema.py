@@ -63,6 +63,7 @@ SCHEMA: dict[str, Any] = {
                         "namespace": {"type": "string"},
                         **_PLACEMENT,
                         "clusters": {"type": "list", "schema": {"type": "string"}},
+                        "backends": {"type": "list", "schema": {"type": "string"}},
                         "overrides": {
                             "type": "dict",
                             "keysrules": {"type": "string"},

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import kubeschema
+from .cilium import VersionError, parse_version
 from .diagnostics import Diagnostic, Path, has_errors, unique_sorted
+from .lint import routing_findings
 from .load import Document, LoadError, load_file
 from .model import (API_VERSION, DEFAULT_MAX_CONNECTED_CLUSTERS, KIND, Mesh, Placement, Service, build_mesh,
                     resolve_placement)
@@ -65,10 +67,18 @@ def check_document(doc: Document) -> tuple[Mesh | None, list[Diagnostic]]:
     checker = Checker(doc, list(doc.problems))
     checker.diagnostics.extend(check_structure(doc.data, doc.diagnostic))
     check_rules(checker, doc.data)
-    diagnostics = unique_sorted(checker.diagnostics)
-    if has_errors(diagnostics):
-        return None, diagnostics
-    return build_mesh(doc.data), diagnostics
+    if has_errors(checker.diagnostics):
+        return None, unique_sorted(checker.diagnostics)
+    mesh = build_mesh(doc.data)
+    check_routing(checker, mesh)
+    return mesh, unique_sorted(checker.diagnostics)
+
+
+def check_routing(c: Checker, mesh: Mesh) -> None:
+    """Warnings on what traffic will do, each at the most specific place the user wrote."""
+    for finding in routing_findings(mesh, parse_version(mesh.cilium_version)):
+        path = next((p for p in finding.paths if p in c.doc.value_positions), finding.paths[-1])
+        c.warning(finding.code, path, finding.message, at_key=True)
 
 
 def check_rules(c: Checker, data: dict) -> None:
@@ -84,6 +94,12 @@ def check_rules(c: Checker, data: dict) -> None:
     spec = data.get("spec")
     if not isinstance(spec, dict):
         return
+    version = _get(spec, "cilium", "version")
+    if isinstance(version, str):
+        try:
+            parse_version(version)
+        except VersionError as exc:
+            c.error("cilium-version", ("spec", "cilium", "version"), f"{exc}.")
     clusters = _dicts(spec.get("clusters"))
     cluster_names = check_clusters(c, clusters, _max_connected_clusters(spec))
     for i, service in _dicts(spec.get("services")):
@@ -175,6 +191,7 @@ def check_service(c: Checker, at: Path, svc: dict, clusters: list[str], defaults
         c.error("invalid-name", at + ("namespace",), f"namespace {namespace!r} must be a DNS-1123 label: at most "
                 "63 lowercase letters, digits or '-', starting and ending with a letter or digit.")
     where = check_service_clusters(c, at, svc, clusters)
+    check_backends(c, at, svc, clusters, where)
     check_overrides(c, at, svc, clusters, where)
     check_metadata_maps(c, at, svc)
     check_ignored_fields(c, at, svc, defaults, where)
@@ -199,6 +216,19 @@ def check_service_clusters(c: Checker, at: Path, svc: dict, clusters: list[str])
             c.error("unknown-cluster", at + ("clusters", j), _unknown_cluster(name, clusters))
         seen.add(name)
     return [n for n in clusters if n in seen]
+
+
+def check_backends(c: Checker, at: Path, svc: dict, clusters: list[str], where: list[str]) -> None:
+    """backends: clusters running the pods; Cilium exports endpoints only through the Service, so each
+    must be a cluster where the Service exists."""
+    for j, name in enumerate(_list(svc.get("backends"))):
+        if not isinstance(name, str):
+            continue
+        if name not in clusters:
+            c.error("unknown-cluster", at + ("backends", j), _unknown_cluster(name, clusters))
+        elif name not in where:
+            c.error("backend-without-service", at + ("backends", j), f"{name!r} runs pods but the Service does "
+                    "not exist there (see 'clusters'), so Cilium cannot export them; add it to 'clusters'.")
 
 
 def check_overrides(c: Checker, at: Path, svc: dict, clusters: list[str], where: list[str]) -> None:

@@ -180,7 +180,7 @@ def test_override_for_a_cluster_outside_the_service_is_a_warning(check):
                               "      overrides:\n        cluster-b: {shared: false}")
     mesh, diagnostics = check(text)
     assert mesh is not None
-    assert found(diagnostics) == [("warning", "unused-override", 16, 9)]
+    assert found(diagnostics) == [("warning", "global-without-effect", 14, 7), ("warning", "unused-override", 16, 9)]
 
 
 def test_empty_cluster_list_is_an_error(check):
@@ -224,8 +224,8 @@ def test_override_that_turns_global_off_makes_service_fields_inert_there(check):
     text = VALID_SPEC.replace("      namespace: default", "      namespace: default\n      affinity: local\n"
                               "      overrides:\n        cluster-b: {global: false}")
     mesh, diagnostics = check(text)
-    [d] = diagnostics
-    assert d.code == "ignored-field" and "not global in 'cluster-b'" in d.message
+    [d] = only(diagnostics, "ignored-field")
+    assert "not global in 'cluster-b'" in d.message
     assert mesh.services[0].placements["cluster-a"].affinity == "local"
 
 
@@ -288,7 +288,7 @@ def test_kubernetes_api_rules_beyond_the_schema(check):
 
 def test_service_without_ports_is_an_error_unless_headless(check):
     _, diagnostics = check(VALID_SPEC.replace("        ports:\n          - port: 80\n", "        clusterIP: None\n"))
-    assert diagnostics == []
+    assert [d.code for d in diagnostics] == ["headless-global"]
     _, diagnostics = check(VALID_SPEC.replace("        ports:\n          - port: 80\n", "        type: ClusterIP\n"))
     assert [d.code for d in diagnostics] == ["kubernetes-schema"]
 

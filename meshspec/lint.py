@@ -1,0 +1,97 @@
+"""Routing checks: warnings about what traffic will do, from the same engine as `explain`.
+
+Each finding names candidate locations in the spec, most specific first;
+validate.py reports it at the first one the user actually wrote.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+from .cilium import CiliumVersion
+from .explain import Down, serving
+from .model import Mesh, Service
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    paths: tuple[tuple, ...]  # candidate spec paths, most specific first
+    message: str
+
+
+def routing_findings(mesh: Mesh, version: CiliumVersion) -> Iterator[Finding]:
+    for index, service in enumerate(mesh.services):
+        at = ("spec", "services", index)
+        yield from _sharing(service, at)
+        yield from _remote_affinity(service, at)
+        yield from _single_failures(mesh, service, version, at)
+        yield from _version_bugs(service, version, at)
+        yield from _headless(service, at)
+
+
+def _exporters(service: Service) -> set[str]:
+    """Clusters that publish endpoints: global, shared and running pods (cilium-semantics.md section 2)."""
+    return {c for c, p in service.placements.items() if p.is_global and p.shared and c in service.backends}
+
+
+def _sharing(service: Service, at: tuple) -> Iterator[Finding]:
+    global_in = [c for c, p in service.placements.items() if p.is_global]
+    if not global_in:
+        return
+    if not any(service.placements[c].shared for c in global_in):
+        yield Finding("no-cluster-shares", (at + ("shared",), at + ("overrides",), at + ("name",)),
+                      f"{service.key} is global but every cluster sets shared: false, so no cluster publishes "
+                      "endpoints and each uses only its own pods.")
+        return
+    exporters = _exporters(service)
+    if all(not (exporters - {c}) for c in global_in):
+        yield Finding("global-without-effect", (at + ("global",), at + ("clusters",), at + ("name",)),
+                      f"{service.key} is global but no other cluster shares endpoints with any of its clusters, "
+                      "so global has no effect: every cluster uses only its own pods.")
+
+
+def _remote_affinity(service: Service, at: tuple) -> Iterator[Finding]:
+    exporters = _exporters(service)
+    for cluster, p in service.placements.items():
+        if p.is_global and p.affinity == "remote" and not (exporters - {cluster}):
+            yield Finding("remote-affinity-without-remote",
+                          (at + ("overrides", cluster, "affinity"), at + ("affinity",), at + ("name",)),
+                          f"{cluster} prefers remote endpoints of {service.key}, but no other cluster shares "
+                          "any, so its clients always use local pods.")
+
+
+def _single_failures(mesh: Mesh, service: Service, version: CiliumVersion, at: tuple) -> Iterator[Finding]:
+    normal = serving(mesh, service, version)
+    fragile: dict[str, list[str]] = {}
+    for failed in service.backends:
+        after = serving(mesh, service, version, [Down(failed)])
+        for client, served in after.items():
+            if client != failed and normal[client] and not served:
+                fragile.setdefault(client, []).append(failed)
+    for client, causes in fragile.items():
+        yield Finding("single-cluster-failure",
+                      (at + ("overrides", client), at + ("backends",), at + ("clusters",), at + ("name",)),
+                      f"clients of {service.key} in {client} lose every backend when "
+                      f"{' or '.join(causes)} has no ready pods.")
+
+
+def _version_bugs(service: Service, version: CiliumVersion, at: tuple) -> Iterator[Finding]:
+    if not version.multiport_shared_target_bug or len(_exporters(service)) < 1:
+        return
+    targets = [p.get("targetPort", p.get("port")) for p in service.spec.get("ports", ())]
+    shared_targets = {t for t in targets if targets.count(t) > 1}
+    if shared_targets and any(p.is_global for p in service.placements.values()):
+        yield Finding("cilium-bug", (at + ("spec", "ports"), at + ("name",)),
+                      f"several ports of {service.key} share target port {sorted(map(str, shared_targets))[0]}: "
+                      f"Cilium {version} drops remote backends for some of them (cilium#45109, fixed in 1.18.10 "
+                      "and 1.19.4).")
+
+
+def _headless(service: Service, at: tuple) -> Iterator[Finding]:
+    headless = service.spec.get("clusterIP") == "None" or service.spec.get("type") == "ExternalName"
+    if headless and any(p.is_global for p in service.placements.values()):
+        yield Finding("headless-global", (at + ("spec", "clusterIP"), at + ("spec", "type"), at + ("name",)),
+                      f"{service.key} has no cluster IP, so Cilium load-balances nothing across clusters; remote "
+                      "pods are found only through EndpointSlice sync (clustermesh.enableEndpointSliceSynchronization).")

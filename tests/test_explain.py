@@ -1,0 +1,92 @@
+"""`meshspec explain`: the engine on the spec's rendered Services, as JSON and as a reviewer's table."""
+
+import json
+
+import pytest
+
+from meshspec.cilium import parse_version
+from meshspec.cli import main
+from meshspec.explain import Down, explain, serving
+from meshspec.validate import check_file
+
+
+@pytest.fixture
+def example():
+    mesh, _ = check_file("examples/mesh.yaml")
+    return mesh
+
+
+def by_key(mesh, key):
+    return next(s for s in mesh.services if s.key == key)
+
+
+def test_guide_example_shared_false_consumes_but_does_not_publish(example):
+    result = serving(example, by_key(example, "default/myapp-service"), parse_version("1.20"))
+    assert result == {"cluster-a": ["cluster-a", "cluster-b", "cluster-c"],
+                      "cluster-b": ["cluster-b", "cluster-c"], "cluster-c": ["cluster-b", "cluster-c"]}
+
+
+def test_local_affinity_stays_local_and_fails_over(example):
+    checkout = by_key(example, "shop/checkout")
+    v = parse_version("1.20")
+    assert serving(example, checkout, v)["cluster-a"] == ["cluster-a"]
+    assert serving(example, checkout, v, [Down("cluster-a")])["cluster-a"] == ["cluster-b", "cluster-c"]
+
+
+def test_service_absent_from_a_cluster_is_not_reachable_there(example):
+    result = serving(example, by_key(example, "shop/inventory"), parse_version("1.20"))
+    assert result["cluster-a"] is None
+    assert result["cluster-c"] == ["cluster-b"]  # affinity remote
+
+
+def test_down_for_one_service_only(example):
+    v = parse_version("1.20")
+    down = [Down("cluster-b", "shop/inventory")]
+    assert serving(example, by_key(example, "shop/inventory"), v, down)["cluster-c"] == ["cluster-c"]
+    assert serving(example, by_key(example, "default/myapp-service"), v, down)["cluster-c"] == ["cluster-b", "cluster-c"]
+
+
+def test_failures_cover_each_cluster_running_pods(example):
+    [inventory] = [e for e in explain(example, parse_version("1.20")) if e.service.name == "inventory"]
+    assert set(inventory.failures) == {"cluster-b", "cluster-c"}
+    assert inventory.failures["cluster-b"]["cluster-c"] == ["cluster-c"]  # remote gone: local fallback
+
+
+def test_json_contract(example, capsys):
+    assert main(["explain", "examples/mesh.yaml", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [(s["namespace"], s["name"]) for s in data["services"]] == [
+        ("default", "myapp-service"), ("monitoring", "metrics"), ("shop", "checkout"), ("shop", "inventory")]
+    inventory = data["services"][3]["observers"]
+    assert inventory == {"cluster-a": {"exists": False},
+                         "cluster-b": {"exists": True, "backends": ["cluster-b", "cluster-c"]},
+                         "cluster-c": {"exists": True, "backends": ["cluster-b"]}}
+
+
+def test_text_table_reads_at_a_glance(capsys):
+    assert main(["explain", "examples/mesh.yaml", "--down", "cluster-b:shop/inventory"]) == 0
+    out = capsys.readouterr().out
+    block = out.split("\n\n")[3]
+    assert block.splitlines() == [
+        "shop/inventory  (cluster-b: global; cluster-c: global, prefers remote; absent from cluster-a)",
+        "  client \\ serving  cluster-a  cluster-b  cluster-c",
+        "  cluster-a         -          -          -",
+        "  cluster-b         .          .          x",
+        "  cluster-c         .          .          x",
+        "  if cluster-c has no ready pods: cluster-b -> NO BACKENDS; cluster-c -> NO BACKENDS",
+    ]
+    assert "x = serves this client's new connections" in out
+
+
+@pytest.mark.parametrize("down, fragment", [
+    ("cluster-z", "unknown cluster 'cluster-z'"),
+    ("cluster-a:shop/nope", "no service 'shop/nope'"),
+])
+def test_bad_down_is_a_usage_error(down, fragment, capsys):
+    assert main(["explain", "examples/mesh.yaml", "--down", down]) == 2
+    assert fragment in capsys.readouterr().err
+
+
+def test_invalid_spec_exits_1(spec_file, capsys):
+    assert main(["explain", spec_file("apiVersion: x\n")]) == 1
+    assert "error" in capsys.readouterr().err

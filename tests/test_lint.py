@@ -1,0 +1,83 @@
+"""Routing checks in `meshspec validate`: one warning per traffic problem, located in the spec."""
+
+from conftest import VALID_SPEC
+
+ROUTING_CODES = {"global-without-effect", "no-cluster-shares", "remote-affinity-without-remote",
+                 "single-cluster-failure", "cilium-bug", "headless-global"}
+
+
+def routing(diagnostics):
+    return [(d.code, d.line, d.column) for d in diagnostics if d.code in ROUTING_CODES]
+
+
+def with_service_fields(fields: str, spec=VALID_SPEC) -> str:
+    return spec.replace("      namespace: default\n", "      namespace: default\n" + fields)
+
+
+def test_valid_two_cluster_global_service_has_no_routing_warning(check):
+    _, diagnostics = check(VALID_SPEC)
+    assert routing(diagnostics) == []
+
+
+def test_example_mesh_has_no_routing_warning():
+    from meshspec.validate import check_file
+
+    _, diagnostics = check_file("examples/mesh.yaml")
+    assert diagnostics == []
+
+
+def test_global_service_in_one_cluster_has_no_effect(check):
+    mesh, diagnostics = check(with_service_fields("      global: true\n      clusters: [cluster-a]\n"))
+    assert mesh is not None
+    assert routing(diagnostics) == [("global-without-effect", 14, 7)]
+    assert "global has no effect" in diagnostics[0].message
+
+
+def test_global_where_the_only_other_cluster_runs_no_pods(check):
+    _, diagnostics = check(with_service_fields("      backends: [cluster-a]\n"))
+    codes = [c for c, _, _ in routing(diagnostics)]
+    # global matters (b's clients reach a's pods), but b's clients depend on a alone
+    assert codes == ["single-cluster-failure"]
+
+
+def test_every_cluster_shared_false(check):
+    _, diagnostics = check(with_service_fields("      shared: false\n"))
+    assert routing(diagnostics) == [("no-cluster-shares", 14, 7)]
+    assert "every cluster sets shared: false" in diagnostics[0].message
+
+
+def test_remote_affinity_without_a_sharing_remote(check):
+    text = with_service_fields("      overrides:\n        cluster-a: {affinity: remote}\n        cluster-b: {shared: false}\n")
+    _, diagnostics = check(text)
+    assert ("remote-affinity-without-remote", 15, 21) in routing(diagnostics)
+
+
+def test_client_that_loses_everything_when_one_cluster_fails(check):
+    _, diagnostics = check(with_service_fields("      backends: [cluster-b]\n"))
+    [d] = [d for d in diagnostics if d.code == "single-cluster-failure"]
+    assert (d.line, d.column) == (14, 7)  # at 'backends'
+    assert d.message == "clients of default/web in cluster-a lose every backend when cluster-b has no ready pods."
+
+
+def test_multiport_bug_on_affected_versions(check):
+    spec = VALID_SPEC.replace("          - port: 80", "          - {name: http, port: 80, targetPort: 8080}\n"
+                              "          - {name: alt, port: 81, targetPort: 8080}")
+    on_1_18 = spec.replace("spec:\n  clusters:", "spec:\n  cilium: {version: 1.18.9}\n  clusters:")
+    _, diagnostics = check(on_1_18)
+    assert [c for c, _, _ in routing(diagnostics)] == ["cilium-bug"]
+    assert "cilium#45109" in [d for d in diagnostics if d.code == "cilium-bug"][0].message
+    _, diagnostics = check(on_1_18.replace("1.18.9", "1.18.10"))
+    assert routing(diagnostics) == []
+
+
+def test_affinity_none_on_118_is_safe_because_meshspec_omits_the_annotation(check):
+    # #46623 blackholes only an explicit affinity annotation other than local/remote; render never writes one
+    spec = with_service_fields("      affinity: none\n").replace("spec:\n  clusters:", "spec:\n  cilium: {version: 1.18.3}\n  clusters:")
+    mesh, diagnostics = check(spec)
+    assert routing(diagnostics) == []
+    assert mesh.cilium_version == "1.18.3"
+
+
+def test_unsupported_cilium_version_is_an_error(check):
+    _, diagnostics = check(VALID_SPEC.replace("spec:\n  clusters:", "spec:\n  cilium: {version: '1.12'}\n  clusters:"))
+    assert [d.code for d in diagnostics] == ["cilium-version"]
