@@ -9,12 +9,12 @@ the traffic.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 from .cilium import CiliumVersion
 from .model import Mesh, Service
-from .render import render_service
-from .routing import ClusterService, Endpoint, EndpointSlice, Port, route_service, serving_clusters
+from .render import cilium_annotations
+from .routing import ClusterService, Endpoint, EndpointSlice, Port, ServiceRouting, serving_clusters
 
 
 @dataclass(frozen=True)
@@ -28,21 +28,20 @@ class Down:
         return cluster == self.cluster and self.service in (None, service.key)
 
 
-def spec_copies(service: Service, down: Iterable[Down] = ()) -> dict[str, ClusterService]:
-    """Each cluster's copy of `service` as Cilium would see it after `meshspec render` and a rollout."""
+def spec_copies(service: Service) -> dict[str, ClusterService]:
+    """Each cluster's copy of `service` as Cilium would see it after `meshspec render` and a rollout, with
+    one ready stand-in endpoint (addressed by the cluster's name) in each cluster that runs its pods."""
     ports = tuple(_port(p) for p in service.spec.get("ports", ()))
     slice_ports = tuple(_target_port(p) for p in service.spec.get("ports", ()))
     families = tuple(service.spec.get("ipFamilies", ("IPv4",)))
     headless = service.spec.get("clusterIP") == "None" or service.spec.get("type") == "ExternalName"
+    annotations = {p: {**service.annotations, **cilium_annotations(p)} for p in set(service.placements.values())}
     copies = {}
     for cluster, placement in service.placements.items():
-        obj = render_service(service, placement)
-        running = cluster in service.backends and not any(d.hits(cluster, service) for d in down)
-        # One stand-in endpoint per family, addressed by the cluster's name so routes read back as clusters.
         slices = tuple(EndpointSlice(slice_ports, (Endpoint(cluster),), family) for family in families) \
-            if running else ()
-        copies[cluster] = ClusterService(service.namespace, service.name, obj["metadata"].get("annotations", {}),
-                                         ports, headless, families, slices)
+            if cluster in service.backends else ()
+        copies[cluster] = ClusterService(service.namespace, service.name, annotations[placement], ports, headless,
+                                         families, slices)
     return copies
 
 
@@ -58,26 +57,67 @@ def _target_port(spec_port: Mapping) -> Port:
                 spec_port.get("protocol", "TCP"))
 
 
+class SpecRouting:
+    """The engine on one service of a spec; `down` clusters have no ready pods for it."""
+
+    def __init__(self, mesh: Mesh, service: Service, version: CiliumVersion, down: Iterable[Down] = ()):
+        self.clusters = [c.name for c in mesh.clusters]
+        self.service = service
+        self.routing = ServiceRouting(spec_copies(service), version)
+        self.gone = frozenset(d.cluster for d in down if d.hits(d.cluster, service))
+
+    def serving(self, clients: Sequence[str] | None = None, also_gone: str | None = None) -> dict[str, list[str] | None]:
+        """Client cluster -> the clusters serving it (None where the Service does not exist)."""
+        gone = self.gone | {also_gone} if also_gone else self.gone
+        views = {c: self.routing.view(c, gone) for c in (self.clusters if clients is None else clients)}
+        return {cluster: serving_clusters(view) if view.exists else None for cluster, view in views.items()}
+
+    def sole_servers(self) -> dict[str, str]:
+        """Client cluster -> its only serving cluster, for the clients that have exactly one. Counts first,
+        so a mesh where everyone has many servers costs O(clusters), not O(clusters^2)."""
+        sole = {}
+        for client in self.clusters:
+            view = self.routing.view(client, self.gone)
+            if view.exists and all(route.size <= 1 for route in view.frontends.values()):
+                served = serving_clusters(view)
+                if len(served) == 1:
+                    sole[client] = served[0]
+        return sole
+
+    def failure_effects(self, sole: Mapping[str, str]) -> dict[str, dict[str, list[str]]]:
+        """For each cluster running the service's pods: the clients whose serving clusters change beyond
+        losing that cluster, and what they get instead ([] = nothing).
+
+        Cilium selects local, remote or both, all or nothing per side, so when a serving cluster goes
+        away a client keeps its other serving clusters, unless that cluster was its only one (`sole`):
+        only those clients are simulated again (tests/test_explain.py checks this against full
+        recomputation)."""
+        clients_of: dict[str, list[str]] = {}
+        for client, server in sole.items():
+            clients_of.setdefault(server, []).append(client)
+        return {failed: self.serving(clients_of[failed], failed) if failed in clients_of else {}
+                for failed in self.service.backends if failed not in self.gone}
+
+
 def serving(mesh: Mesh, service: Service, version: CiliumVersion,
             down: Iterable[Down] = ()) -> dict[str, list[str] | None]:
-    """Client cluster -> the clusters serving it (None where the Service does not exist)."""
-    views = route_service(spec_copies(service, down), [c.name for c in mesh.clusters], version)
-    return {cluster: serving_clusters(view) if view.exists else None for cluster, view in views.items()}
+    return SpecRouting(mesh, service, version, down).serving()
 
 
 @dataclass(frozen=True)
 class Explanation:
     service: Service
     normal: dict[str, list[str] | None]
-    # failed cluster -> client cluster -> serving clusters, for each cluster running the service's pods
-    failures: dict[str, dict[str, list[str] | None]]
+    # cluster without ready pods -> the clients whose serving clusters change, and their new ones
+    failures: dict[str, dict[str, list[str]]]
 
 
 def explain(mesh: Mesh, version: CiliumVersion, down: Iterable[Down] = ()) -> list[Explanation]:
     down = tuple(down)
     result = []
     for service in sorted(mesh.services, key=lambda s: (s.namespace, s.name)):
-        failures = {cluster: serving(mesh, service, version, down + (Down(cluster),))
-                    for cluster in service.backends if not any(d.hits(cluster, service) for d in down)}
-        result.append(Explanation(service, serving(mesh, service, version, down), failures))
+        routing = SpecRouting(mesh, service, version, down)
+        normal = routing.serving()
+        sole = {client: served[0] for client, served in normal.items() if served and len(served) == 1}
+        result.append(Explanation(service, normal, routing.failure_effects(sole)))
     return result

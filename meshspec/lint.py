@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from .cilium import CiliumVersion
-from .explain import Down, serving
+from .explain import SpecRouting
 from .model import Mesh, Service
 
 
@@ -63,12 +63,13 @@ def _remote_affinity(service: Service, at: tuple) -> Iterator[Finding]:
 
 
 def _single_failures(mesh: Mesh, service: Service, version: CiliumVersion, at: tuple) -> Iterator[Finding]:
-    normal = serving(mesh, service, version)
+    routing = SpecRouting(mesh, service, version)
+    # Only a client served by a single other cluster can lose everything when one cluster fails.
+    sole = {client: server for client, server in routing.sole_servers().items() if server != client}
     fragile: dict[str, list[str]] = {}
-    for failed in service.backends:
-        after = serving(mesh, service, version, [Down(failed)])
-        for client, served in after.items():
-            if client != failed and normal[client] and not served:
+    for failed, changes in routing.failure_effects(sole).items():
+        for client, served in changes.items():
+            if client != failed and not served:
                 fragile.setdefault(client, []).append(failed)
     for client, causes in fragile.items():
         yield Finding("single-cluster-failure",

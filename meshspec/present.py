@@ -27,8 +27,8 @@ def explain_text(explanations: Iterable[Explanation], clusters: Sequence[str]) -
     for e in explanations:
         lines = [f"{e.service.key}  ({_placements(e)})"]
         lines += _matrix(e.normal, clusters)
-        for failed, outcome in e.failures.items():
-            lines.append(f"  if {failed} has no ready pods: {_failure(e.normal, outcome, failed)}")
+        for failed, changes in e.failures.items():
+            lines.append(f"  if {failed} has no ready pods: {_failure(changes)}")
         blocks.append("\n".join(lines))
     legend = "x = serves this client's new connections; - = the Service does not exist in that client cluster"
     return "\n\n".join(blocks) + f"\n\n{legend}\n"
@@ -61,12 +61,10 @@ def _matrix(serving: Mapping[str, list[str] | None], clusters: Sequence[str]) ->
     return rows
 
 
-def _failure(before: Mapping[str, list[str] | None], after: Mapping[str, list[str] | None], failed: str) -> str:
-    """Only the clients whose serving set changes beyond losing the failed cluster, and any left with none."""
-    changes = [f"{client} -> {', '.join(served) or NONE}"
-               for client, served in after.items()
-               if served is not None and (not served or served != [c for c in before[client] if c != failed])]
-    return "; ".join(changes) if changes else "no client loses service; each keeps its other serving clusters"
+def _failure(changes: Mapping[str, list[str]]) -> str:
+    if not changes:
+        return "no client loses service; each keeps its other serving clusters"
+    return "; ".join(f"{client} -> {', '.join(served) or NONE}" for client, served in changes.items())
 
 
 # --- simulate --------------------------------------------------------------------------------------
@@ -76,8 +74,8 @@ def observer_json(view: ObserverView) -> dict[str, Any]:
         return {"exists": False}
     flags = view.flags
     return {"exists": True, "global": flags.is_global, "shared": flags.shared, "affinity": flags.affinity,
-            "frontends": {key: {"backends": sorted(b.endpoint for b in backends)}
-                          for key, backends in view.frontends.items()}}
+            "frontends": {key: {"backends": sorted(b.endpoint for b in route.backends)}
+                          for key, route in view.frontends.items()}}
 
 
 def simulate_json(version: str, routes: Iterable[tuple[str, str, Mapping[str, ObserverView]]]) -> str:
@@ -104,8 +102,8 @@ def simulate_text(version: str, routes: Iterable[tuple[str, str, Mapping[str, Ob
             lines.append(f"{label}  {traits}")
             if not view.frontends:
                 lines.append(" " * (width + 4) + "no frontends (headless): no load-balancing in the datapath")
-            for key, backends in view.frontends.items():
-                shown = ", ".join(f"{b.endpoint} ({b.cluster})" for b in backends) or NONE
+            for key, route in view.frontends.items():
+                shown = ", ".join(f"{b.endpoint} ({b.cluster})" for b in route.backends) or NONE
                 lines.append(" " * (width + 4) + f"{key} -> {shown}")
             for note in view.notes:
                 lines.append(" " * (width + 4) + f"note: {note}")

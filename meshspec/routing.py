@@ -75,13 +75,58 @@ class Backend:
 
 
 @dataclass(frozen=True)
+class Route:
+    """One frontend (Service port) as a client in `observer` sees it: which of its local backends and
+    which clusters' exported backends Cilium selects. Remote groups are shared between observers (the
+    clusters in `skip`, the observer's own export and clusters without pods, are left out); backends
+    are materialized only when asked, so a mesh-wide question costs O(clusters), not O(backends)."""
+
+    observer: str
+    local: tuple[Backend, ...]
+    remote: Mapping[str, tuple[Backend, ...]]  # cluster -> its exported backends matching this frontend
+    skip: frozenset[str]
+    use_local: bool
+    use_remote: bool
+    active_only: bool  # new connections go to Active backends only
+    remote_count: int  # how many clusters' exported backends are selected
+
+    @property
+    def size(self) -> int:
+        """How many clusters serve this frontend, without listing them."""
+        return bool(self._local_selected()) + (self.remote_count if self.use_remote else 0)
+
+    def _local_selected(self) -> list[Backend]:
+        if not self.use_local:
+            return []
+        return [b for b in self.local if b.active or not self.active_only]
+
+    def remote_clusters(self) -> list[str]:
+        if not self.use_remote:
+            return []
+        return [c for c, group in self.remote.items() if group and c not in self.skip]
+
+    @property
+    def clusters(self) -> list[str]:
+        """The clusters whose backends receive new connections, sorted."""
+        local = [self.observer] if self._local_selected() else []
+        return sorted(set(local + self.remote_clusters()))
+
+    @property
+    def backends(self) -> tuple[Backend, ...]:
+        local = self._local_selected()
+        local_ips = {b.address for b in self.local}
+        # Duplicate IPs: the local backend wins (section 2, receive side).
+        remote = [b for c in self.remote_clusters() for b in self.remote[c] if b.address not in local_ips]
+        return _unique_sorted(local + remote)
+
+
+@dataclass(frozen=True)
 class ObserverView:
     """What a client in one cluster gets from the Service."""
 
     exists: bool
     flags: ServiceFlags | None = None
-    # "80/TCP" -> backends that receive new connections, sorted
-    frontends: Mapping[str, tuple[Backend, ...]] = field(default_factory=dict)
+    frontends: Mapping[str, Route] = field(default_factory=dict)  # "80/TCP" -> Route
     notes: tuple[str, ...] = ()
 
 
@@ -124,74 +169,79 @@ def matches(frontend: Port, backend: Backend, families: Sequence[str], version: 
     return frontend.name == backend.port_name
 
 
-def select(flags: ServiceFlags, local: list[Backend], remote: list[Backend], version: CiliumVersion) -> list[Backend]:
-    """The backends that receive new connections (section 3)."""
-    if version.statedb_lb:
-        chosen = _select_lb(flags, local, remote, version)
-        return [b for b in chosen if b.active]  # the datapath sends new flows only to Active backends
-    return _select_legacy(flags, local, remote)
+def decide(flags: ServiceFlags, local: Sequence[Backend], remote_any: bool,
+           version: CiliumVersion) -> tuple[bool, bool, bool]:
+    """Section 3, the one place affinity is decided: (use local, use remote, Active backends only).
+    `local` are the observer's matching backends; every remote backend arrives Active (section 2)."""
+    local_active = any(b.active for b in local)
+    if version.statedb_lb:  # pkg/clustermesh/loadbalancer/selectbackends.go; healthy = Active or Terminating
+        if not flags.is_global:
+            return True, False, True
+        if flags.unmatched_affinity is not None and version.invalid_affinity_drops_remote:
+            return True, False, True  # #46623: neither "local" nor "remote" matched: remote backends dropped
+        if flags.affinity == "local":  # remote only with no Active local backend; terminating ones don't count
+            return True, not local_active and remote_any, True
+        if flags.affinity == "remote":  # local only with no healthy remote backend
+            return not remote_any and bool(local), True, True
+        return True, True, True
+    # Legacy service_cache.go + service.go: preferred backends exclusively while one is Active; otherwise
+    # every Active backend; with none Active at all, the Terminating ones.
+    if flags.affinity == "local" and local_active:
+        return True, False, True
+    if flags.affinity == "remote" and remote_any:
+        return False, True, True
+    return True, True, local_active or remote_any
 
 
-def _select_lb(flags: ServiceFlags, local: list[Backend], remote: list[Backend],
-               version: CiliumVersion) -> list[Backend]:
-    """pkg/clustermesh/loadbalancer/selectbackends.go. Healthy = Active or Terminating."""
-    if not flags.is_global:
-        return local
-    if flags.unmatched_affinity is not None and version.invalid_affinity_drops_remote:
-        return local  # #46623: neither "local" nor "remote" matched, and every remote backend was dropped
-    if flags.affinity == "local":
-        active_local = any(b.active for b in local)
-        return local + (remote if not active_local and remote else [])
-    if flags.affinity == "remote":
-        return remote + (local if not remote and local else [])
-    return local + remote
+class ServiceRouting:
+    """One Service across the mesh, prepared once: flags, local and exported backends per cluster.
+    `view` answers for one client cluster, optionally with some clusters' pods gone (failure analysis)."""
 
+    def __init__(self, copies: Mapping[str, ClusterService], version: CiliumVersion):
+        self.copies = copies
+        self.version = version
+        self.flags = {c: read_flags(svc.annotations) for c, svc in copies.items()}
+        self.local = {c: tuple(local_backends(c, svc)) for c, svc in copies.items()}
+        exports = {c: exported_backends(c, svc, self.flags[c]) for c, svc in copies.items()}
+        self.exports = {c: backends for c, backends in exports.items() if backends}
+        self._matched: dict[tuple, tuple[dict[str, tuple[Backend, ...]], int]] = {}
 
-def _select_legacy(flags: ServiceFlags, local: list[Backend], remote: list[Backend]) -> list[Backend]:
-    """service_cache.go + service.go: preferred backends exclusively while one is Active; otherwise every
-    Active backend; with none Active, the Terminating ones."""
-    candidates = local + remote
-    preferred = local if flags.affinity == "local" else remote if flags.affinity == "remote" else []
-    preferred_active = [b for b in preferred if b.active]
-    if flags.is_global and preferred_active:
-        return preferred_active
-    return [b for b in candidates if b.active] or candidates
+    def _remote(self, port: Port, families: tuple[str, ...]) -> tuple[dict[str, tuple[Backend, ...]], int]:
+        """Exported backends matching a frontend, by cluster, and how many clusters have any."""
+        key = (port, families)
+        if key not in self._matched:
+            groups = {c: tuple(b for b in bs if matches(port, b, families, self.version))
+                      for c, bs in self.exports.items()}
+            self._matched[key] = (groups, sum(1 for g in groups.values() if g))
+        return self._matched[key]
+
+    def view(self, observer: str, gone: frozenset[str] = frozenset()) -> ObserverView:
+        service = self.copies.get(observer)
+        if service is None:
+            # No local Service: no ClusterIP, no DNS name, nothing to reach (section 2, receive side).
+            return ObserverView(exists=False)
+        flags = self.flags[observer]
+        local = () if observer in gone else self.local[observer]
+        skip = gone | {observer}
+        frontends = {}
+        if not service.headless:  # headless: no frontends, no datapath load-balancing (section 2)
+            for port in service.ports:
+                ours = tuple(b for b in local if matches(port, b, service.families, self.version))
+                # The local Service must itself be global to use remote backends (section 2, receive side).
+                theirs, with_any = self._remote(port, service.families) if flags.is_global else ({}, 0)
+                remote_count = with_any - sum(1 for c in skip if theirs.get(c))
+                use_local, use_remote, active_only = decide(flags, ours, remote_count > 0, self.version)
+                frontends[frontend_key(port)] = Route(observer, ours, theirs, skip, use_local, use_remote,
+                                                      active_only, remote_count)
+        return ObserverView(True, flags, frontends, tuple(_notes(flags, self.version)))
 
 
 def route_service(copies: Mapping[str, ClusterService], clusters: Sequence[str],
                   version: CiliumVersion) -> dict[str, ObserverView]:
     """For every cluster in `clusters`, what its clients get from this Service. `copies` holds the
     clusters where the Service exists."""
-    flags = {c: read_flags(svc.annotations) for c, svc in copies.items()}
-    exports = {c: exported_backends(c, svc, flags[c]) for c, svc in copies.items()}
-    all_exported = [b for c in copies for b in exports[c]]
-    views = {}
-    for observer in clusters:
-        service = copies.get(observer)
-        if service is None:
-            # No local Service: no ClusterIP, no DNS name, nothing to reach (section 2, receive side).
-            views[observer] = ObserverView(exists=False)
-            continue
-        mine = flags[observer]
-        local = local_backends(observer, service)
-        remote = [b for b in all_exported if b.cluster != observer] if mine.is_global else []
-        views[observer] = ObserverView(True, mine, _frontends(service, mine, local, remote, version),
-                                       tuple(_notes(mine, version)))
-    return views
-
-
-def _frontends(service: ClusterService, flags: ServiceFlags, local: list[Backend], remote: list[Backend],
-               version: CiliumVersion) -> dict[str, tuple[Backend, ...]]:
-    if service.headless:
-        return {}  # headless: no frontends, no datapath load-balancing (section 2, Headless services)
-    local_ips = {b.address for b in local}
-    remote = [b for b in remote if b.address not in local_ips]  # duplicate IPs: the local backend wins
-    out = {}
-    for port in service.ports:
-        mine = [b for b in local if matches(port, b, service.families, version)]
-        theirs = [b for b in remote if matches(port, b, service.families, version)]
-        out[frontend_key(port)] = _unique_sorted(select(flags, mine, theirs, version))
-    return out
+    routing = ServiceRouting(copies, version)
+    return {observer: routing.view(observer) for observer in clusters}
 
 
 def _unique_sorted(backends: Iterable[Backend]) -> tuple[Backend, ...]:
@@ -210,4 +260,4 @@ def _notes(flags: ServiceFlags, version: CiliumVersion) -> Iterable[str]:
 
 def serving_clusters(view: ObserverView) -> list[str]:
     """The clusters whose backends receive this observer's new connections, on any port."""
-    return sorted({b.cluster for backends in view.frontends.values() for b in backends})
+    return sorted({c for route in view.frontends.values() for c in route.clusters})

@@ -17,7 +17,7 @@ def svc(annotations=None, endpoints=(), ports=(Port("http", 80),), slice_ports=(
 
 def backends(copies, observer, version=V120, frontend="80/TCP", clusters=None):
     views = route_service(copies, clusters or sorted(copies), version)
-    return [b.endpoint for b in views[observer].frontends[frontend]]
+    return [b.endpoint for b in views[observer].frontends[frontend].backends]
 
 
 # --- section 1: annotations -----------------------------------------------------------------------
@@ -108,7 +108,7 @@ def test_s2_only_ready_or_serving_endpoints_are_exported_and_arrive_active():
 def test_s2_duplicate_ip_local_backend_wins():
     copies = {"a": svc(GLOBAL, ["10.9.0.1"]), "b": svc(GLOBAL, ["10.9.0.1"])}
     views = route_service(copies, ["a", "b"], V120)
-    assert [b.cluster for b in views["a"].frontends["80/TCP"]] == ["a"]
+    assert [b.cluster for b in views["a"].frontends["80/TCP"].backends] == ["a"]
 
 
 def test_s2_ports_match_by_name_and_keep_the_backends_own_number():
