@@ -42,6 +42,15 @@ def build_parser() -> argparse.ArgumentParser:
                          help="assume CLUSTER has no ready pods (for every service, or one); repeatable")
     explain.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
     explain.set_defaults(run=cmd_explain)
+
+    simulate = commands.add_parser("simulate", help="what Cilium's datapath does with an observed cluster state")
+    simulate.add_argument("state", metavar="STATE_DIR",
+                          help="one folder per cluster (named after it) of Service and EndpointSlice YAML/JSON")
+    simulate.add_argument("--cilium-version", metavar="V", default=None,
+                          help="the Cilium version to model (default 1.20; 1.14 to 1.20)")
+    simulate.add_argument("--observer", metavar="CLUSTER", help="show only what clients in CLUSTER get")
+    simulate.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
+    simulate.set_defaults(run=cmd_simulate)
     return parser
 
 
@@ -93,6 +102,40 @@ def cmd_explain(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(explain_text(explanations, [c.name for c in mesh.clusters]))
     return EXIT_OK
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from .cilium import DEFAULT_VERSION
+    from .diagnostics import has_errors, to_text
+    from .present import simulate_json, simulate_text
+    from .routing import route_service
+    from .state import StateError, load_state
+
+    version = _version(args.cilium_version or DEFAULT_VERSION)
+    try:
+        state, diagnostics = load_state(args.state)
+    except StateError as exc:
+        raise UsageError(str(exc)) from None
+    sys.stderr.write(to_text(diagnostics))
+    if has_errors(diagnostics):
+        print(f"{args.state}: the state has errors; nothing simulated", file=sys.stderr)
+        return EXIT_INVALID
+    if args.observer and args.observer not in state.clusters:
+        raise UsageError(f"--observer {args.observer}: no such cluster folder; found {', '.join(state.clusters)}")
+    observers = [args.observer] if args.observer else list(state.clusters)
+    routes = [(ns, name, route_service(copies, observers, version)) for (ns, name), copies in state.services.items()]
+    render = simulate_json if args.format == "json" else simulate_text
+    sys.stdout.write(render(str(version), routes))
+    return EXIT_OK
+
+
+def _version(text: str):
+    from .cilium import VersionError, parse_version
+
+    try:
+        return parse_version(text)
+    except VersionError as exc:
+        raise UsageError(f"--cilium-version: {exc}") from None
 
 
 def _parse_down(text: str, mesh):

@@ -1,0 +1,113 @@
+"""`meshspec simulate` as a user runs it on dump folders: the JSON contract, versions, errors."""
+
+import json
+import textwrap
+
+import pytest
+
+from meshspec.cli import main
+
+STATE = "examples/state"
+
+
+def run_json(capsys, *args):
+    assert main(["simulate", *args, "--format", "json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def observers(data, key):
+    ns, name = key.split("/")
+    return next(s["observers"] for s in data["services"] if (s["namespace"], s["name"]) == (ns, name))
+
+
+def test_json_contract_on_the_example_state(capsys):
+    data = run_json(capsys, STATE)
+    assert data["cilium_version"] == "1.20"
+    assert [(s["namespace"], s["name"]) for s in data["services"]] == [
+        ("default", "myapp-service"), ("shop", "checkout"), ("shop", "inventory")]
+    inventory = observers(data, "shop/inventory")
+    assert inventory["cluster-a"] == {"exists": False}
+    assert inventory["cluster-c"] == {"exists": True, "global": True, "shared": True, "affinity": "remote",
+                                      "frontends": {"8080/TCP": {"backends": ["10.2.2.31:8080"]}}}
+
+
+def test_shared_false_cluster_consumes_but_is_not_consumed(capsys):
+    myapp = observers(run_json(capsys, STATE), "default/myapp-service")
+    assert myapp["cluster-a"]["shared"] is False
+    assert len(myapp["cluster-a"]["frontends"]["80/TCP"]["backends"]) == 6
+    assert not any(b.startswith("10.1.") for b in myapp["cluster-b"]["frontends"]["80/TCP"]["backends"])
+
+
+def test_terminating_local_pod_fails_over_and_is_still_served_remotely(capsys):
+    checkout = observers(run_json(capsys, STATE), "shop/checkout")
+    # cluster-a's only pod is terminating: local affinity falls back to the remote clusters
+    assert checkout["cluster-a"]["frontends"]["80/TCP"]["backends"] == ["10.2.1.21:8080", "10.3.1.21:8080"]
+    assert checkout["cluster-a"]["frontends"]["9090/TCP"]["backends"] == ["10.2.1.21:9090", "10.3.1.21:9090"]
+
+
+def test_observer_limits_the_output(capsys):
+    data = run_json(capsys, STATE, "--observer", "cluster-b")
+    assert all(list(s["observers"]) == ["cluster-b"] for s in data["services"])
+
+
+@pytest.fixture
+def affinity_none_state(tmp_path):
+    """Two clusters; cluster-a's Service says affinity "none", which 1.18's load balancer blackholes."""
+    for cluster, ip, affinity in (("cluster-a", "10.1.0.5", "none"), ("cluster-b", "10.2.0.5", None)):
+        folder = tmp_path / cluster
+        folder.mkdir()
+        annotations = '{service.cilium.io/global: "true"' + \
+            (f', service.cilium.io/affinity: "{affinity}"' if affinity else "") + "}"
+        (folder / "objects.yaml").write_text(textwrap.dedent(f"""\
+            apiVersion: v1
+            kind: Service
+            metadata: {{name: web, namespace: default, annotations: {annotations}}}
+            spec: {{clusterIP: 10.96.0.9, ports: [{{name: http, port: 80}}]}}
+            ---
+            apiVersion: discovery.k8s.io/v1
+            kind: EndpointSlice
+            metadata: {{name: web-1, namespace: default, labels: {{kubernetes.io/service-name: web}}}}
+            addressType: IPv4
+            ports: [{{name: http, port: 8080}}]
+            endpoints: [{{addresses: [{ip}]}}]
+            """))
+    return str(tmp_path)
+
+
+@pytest.mark.parametrize("version, backends", [
+    ("1.17", ["10.1.0.5:8080", "10.2.0.5:8080"]),
+    ("1.18.2", ["10.1.0.5:8080"]),          # cilium#46623: remote backends dropped
+    ("1.20", ["10.1.0.5:8080", "10.2.0.5:8080"]),  # fixed by PR #46635
+])
+def test_version_decides_affinity_none(capsys, affinity_none_state, version, backends):
+    data = run_json(capsys, affinity_none_state, "--cilium-version", version)
+    assert data["cilium_version"] == version
+    web = observers(data, "default/web")
+    assert web["cluster-a"]["affinity"] == "none"
+    assert web["cluster-a"]["frontends"]["80/TCP"]["backends"] == backends
+
+
+def test_text_output_explains_the_blackhole(capsys, affinity_none_state):
+    assert main(["simulate", affinity_none_state, "--cilium-version", "1.18"]) == 0
+    out = capsys.readouterr().out
+    assert "note: affinity 'none' is neither local nor remote: Cilium 1.18 drops every remote backend" in out
+
+
+def test_malformed_state_is_located_and_exits_1(tmp_path, capsys):
+    (tmp_path / "cluster-a").mkdir()
+    (tmp_path / "cluster-a" / "svc.yaml").write_text(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  ports:\n    - port: eighty\n")
+    assert main(["simulate", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path}/cluster-a/svc.yaml:6:13: error:" in err
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["does-not-exist"], "does-not-exist"),
+    ([STATE, "--cilium-version", "1.12"], "outside what meshspec models"),
+    ([STATE, "--cilium-version", "latest"], "not a Cilium version"),
+    ([STATE, "--observer", "cluster-z"], "no such cluster folder"),
+])
+def test_usage_errors_exit_2(capsys, args, fragment):
+    assert main(["simulate", *args]) == 2
+    assert fragment in capsys.readouterr().err
