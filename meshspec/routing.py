@@ -18,7 +18,7 @@ meshspec computes Cilium's behaviour.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Iterator, Mapping, Sequence
 
 from .cilium import CiliumVersion, ServiceFlags, read_flags
 
@@ -233,7 +233,24 @@ class ServiceRouting:
                 use_local, use_remote, active_only = decide(flags, ours, remote_count > 0, self.version)
                 frontends[frontend_key(port)] = Route(observer, ours, theirs, skip, use_local, use_remote,
                                                       active_only, remote_count)
-        return ObserverView(True, flags, frontends, tuple(_notes(flags, self.version)))
+        notes = [*_notes(flags, self.version), *self._shared_target_notes(frontends)]
+        return ObserverView(True, flags, frontends, tuple(notes))
+
+    def _shared_target_notes(self, frontends: Mapping[str, Route]) -> Iterator[str]:
+        """#45109 (section 2, Ports): on 1.18.0-1.18.9 and 1.19.0-1.19.3, remote backends of Service ports
+        that share one target port overwrite each other, so only one of those frontends keeps them, and
+        which one depends on map order. The engine cannot know which, so it lists them all and says so."""
+        if not self.version.multiport_shared_target_bug:
+            return
+        users: dict[tuple, set[str]] = {}
+        for key, route in frontends.items():
+            for cluster in route.remote_clusters():
+                for b in route.remote[cluster]:
+                    users.setdefault((cluster, b.address, b.port, b.protocol), set()).add(key)
+        clashes = sorted({tuple(sorted(keys)) for keys in users.values() if len(keys) > 1})
+        for keys in clashes:
+            yield (f"frontends {', '.join(keys)} share remote backends on one target port: Cilium {self.version} "
+                   "keeps them for only one of these frontends, which one depends on map order (cilium#45109)")
 
 
 def route_service(copies: Mapping[str, ClusterService], clusters: Sequence[str],
