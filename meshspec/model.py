@@ -100,8 +100,9 @@ def build_mesh(data: Mapping[str, Any]) -> Mesh:
 def _build_service(svc: Mapping[str, Any], defaults: Mapping[str, Any], all_clusters: list[str]) -> Service:
     wanted = set(svc.get("clusters", all_clusters))
     overrides = svc.get("overrides", {})
+    shared_placement = resolve_placement(defaults, svc)  # every cluster without an override
     placements = {
-        name: resolve_placement(defaults, svc, overrides.get(name, {}))
+        name: resolve_placement(defaults, svc, overrides[name]) if name in overrides else shared_placement
         for name in all_clusters if name in wanted
     }
     return Service(
@@ -111,5 +112,10 @@ def _build_service(svc: Mapping[str, Any], defaults: Mapping[str, Any], all_clus
         placements=placements,
         labels=svc.get("labels", {}),
         annotations=svc.get("annotations", {}),
-        backends=tuple(name for name in placements if name in set(svc.get("backends", placements))),
+        backends=_in_order(placements, svc.get("backends", placements)),
     )
+
+
+def _in_order(ordered, wanted) -> tuple[str, ...]:
+    wanted = set(wanted)
+    return tuple(name for name in ordered if name in wanted)

@@ -61,9 +61,10 @@ def write_tree(files: Files, out_dir: str) -> dict[str, int]:
     for cluster, cluster_files in files.items():
         folder = os.path.join(out_dir, cluster)
         os.makedirs(folder, exist_ok=True)
+        existing = set(os.listdir(folder))
         for name, content in cluster_files.items():
             path = os.path.join(folder, name)
-            if _read(path) == content:
+            if name in existing and _read(path) == content:
                 counts["unchanged"] += 1
                 continue
             with open(path, "wb") as fh:

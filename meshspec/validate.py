@@ -282,10 +282,11 @@ def check_ignored_fields(c: Checker, at: Path, svc: dict, defaults: dict, where:
     """shared/affinity where the Service is not global: Cilium ignores them
     (cilium-semantics.md section 1: "Ignored unless global is set")."""
     overrides = _dict(svc.get("overrides"))
+    base = (_placement_fields(defaults), _placement_fields(svc))
     inert_in: dict[Path, list[str]] = {}
     for cluster in where:
         override = _dict(overrides.get(cluster))
-        if resolve_placement(*map(_placement_fields, (defaults, svc, override))).is_global:
+        if resolve_placement(*base, _placement_fields(override)).is_global:
             continue
         for key, inert in (("shared", True), ("affinity", "none")):
             source, path = (override, at + ("overrides", cluster, key)) if key in override else (svc, at + (key,))

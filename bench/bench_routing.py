@@ -1,0 +1,469 @@
+"""How long `meshspec explain` and `meshspec simulate` take as the mesh grows.
+
+    /tmp/venv/bin/python bench/bench_routing.py            # 10, 30 and 100 clusters x 1,000 services
+    /tmp/venv/bin/python bench/bench_routing.py --quick    # 10 x 100, a few seconds
+
+Not a pytest test. See bench/README.md ("Routing: explain and simulate") for what each number means.
+
+For each size, a fresh Python process (this script re-invoked with --child) times each phase of
+`explain` on a spec from bench/generate.py, and another one each phase of `simulate` on a STATE_DIR
+from bench/generate_state.py. Every phase is the best of --repeat runs (the minimum), or one run when
+that run alone takes more than --single-above seconds; a phase still running after --phase-timeout
+seconds is stopped and reported as such. The cost per (cluster x service) pair shows whether a phase
+grows linearly in clusters x services: then the figure stays flat from one size to the next.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any, Callable
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+TARGET_S = 5.0  # the largest size, per phase
+
+
+# --- children: one workload per fresh process ---------------------------------------------------
+
+class Stopped(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise Stopped()
+
+
+def _emit(event: dict) -> None:
+    print(json.dumps(event), flush=True)
+
+
+def _maxrss_mb() -> float:
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
+
+
+class Phases:
+    """Runs and reports one phase at a time: best of `repeat`, stopped after `timeout` seconds."""
+
+    def __init__(self, repeat: int, single_above: float, timeout: float):
+        self.repeat, self.single_above, self.timeout = repeat, single_above, timeout
+        signal.signal(signal.SIGALRM, _alarm)
+
+    def run(self, name: str, fn: Callable[[], Any], info: Callable[[Any], dict] = lambda r: {}) -> Any:
+        """fn's result from the last run, or Stopped (the class) when it was stopped or ran out of memory."""
+        times: list[float] = []
+        result = None
+        _emit({"start": name})
+        for _ in range(self.repeat):
+            result = None  # let the previous run's result go before the next run
+            gc.collect()
+            try:
+                signal.setitimer(signal.ITIMER_REAL, self.timeout)
+                t = time.perf_counter()
+                result = fn()
+                times.append(time.perf_counter() - t)
+                signal.setitimer(signal.ITIMER_REAL, 0)
+            except Stopped:
+                _emit({"phase": name, "times": times, "stopped": self.timeout, "rss_mb": _maxrss_mb()})
+                return Stopped
+            except MemoryError:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                result = None
+                gc.collect()
+                _emit({"phase": name, "times": times, "error": "MemoryError", "rss_mb": _maxrss_mb()})
+                return Stopped
+            if times[-1] > self.single_above:
+                break
+        _emit({"phase": name, "times": times, "rss_mb": _maxrss_mb(), **info(result)})
+        return result
+
+
+def child_explain(spec: str, phases: Phases) -> None:
+    sys.path.insert(0, REPO)
+    from meshspec.cilium import parse_version
+    from meshspec.diagnostics import has_errors
+    from meshspec.explain import explain
+    from meshspec.present import explain_json, explain_text
+    from meshspec.validate import check_file
+
+    checked = phases.run("check_file", lambda: check_file(spec))
+    if checked is Stopped:
+        return
+    mesh, diagnostics = checked
+    if mesh is None or has_errors(diagnostics):
+        raise SystemExit("the generated spec does not validate")
+    version = parse_version(mesh.cilium_version)
+    clusters = [c.name for c in mesh.clusters]
+    explanations = phases.run("explain", lambda: explain(mesh, version),
+                              lambda r: {"services": len(r), "serving_entries": sum(
+                                  len(s) for e in r for s in e.normal.values() if s)})
+    if explanations is Stopped:
+        return
+    phases.run("explain_json", lambda: explain_json(explanations), lambda r: {"bytes": len(r.encode())})
+    phases.run("explain_text", lambda: explain_text(explanations, clusters), lambda r: {"bytes": len(r.encode())})
+
+
+def child_simulate(state_dir: str, spec: str, phases: Phases) -> None:
+    sys.path.insert(0, REPO)
+    from meshspec.cilium import DEFAULT_VERSION, parse_version
+    from meshspec.diagnostics import has_errors
+    from meshspec.present import simulate_json
+    from meshspec.routing import route_service
+    from meshspec.state import load_state
+
+    loaded = phases.run("load_state", lambda: load_state(state_dir),
+                        lambda r: {"warnings": len(r[1]), "errors": sum(d.is_error for d in r[1])})
+    if loaded is Stopped:
+        # Measure the later phases anyway, on the same State built without reading files (not timed).
+        state = _state_in_process(spec)
+        _emit({"note": "state built in-process from the generated objects with meshspec.state.cluster_service"})
+    else:
+        state, diagnostics = loaded
+        if has_errors(diagnostics):
+            _emit({"note": f"load_state reported errors, e.g. {diagnostics[0].code}: {diagnostics[0].message}"})
+            return
+    del loaded
+    version = parse_version(DEFAULT_VERSION)
+    observers = list(state.clusters)
+
+    def routing():  # what cmd_simulate does
+        return [(ns, name, route_service(copies, observers, version)) for (ns, name), copies in state.services.items()]
+
+    routes = phases.run("routing", routing, lambda r: {"services": len(r)})
+    if routes is Stopped:
+        return
+    phases.run("simulate_json", lambda: simulate_json(str(version), routes), lambda r: {"bytes": len(r.encode())})
+
+
+def _state_in_process(spec: str):
+    """The State load_state would return for the generated STATE_DIR, from the same objects."""
+    sys.path.insert(0, HERE)
+    from generate_state import cluster_objects, load_mesh
+    from meshspec.state import SERVICE_NAME_LABEL, State, cluster_service
+
+    services: dict = {}
+    clusters = []
+    for cluster, listing in cluster_objects(load_mesh(spec)):
+        clusters.append(cluster)
+        slices: dict = {}
+        for obj in listing["items"]:
+            if obj["kind"] == "EndpointSlice":
+                meta = obj["metadata"]
+                slices.setdefault((meta["namespace"], meta["labels"][SERVICE_NAME_LABEL]), []).append(obj)
+        for obj in listing["items"]:
+            if obj["kind"] == "Service":
+                key = (obj["metadata"]["namespace"], obj["metadata"]["name"])
+                services.setdefault(key, {})[cluster] = cluster_service(obj, slices.get(key, ()))
+    order = sorted(clusters)
+    return State(tuple(order), {k: dict(sorted(v.items(), key=lambda kv: order.index(kv[0])))
+                                for k, v in sorted(services.items())})
+
+
+def child_state(spec: str, out: str, fmt: str) -> None:
+    sys.path.insert(0, HERE)
+    from generate_state import load_mesh, write_state
+    from meshspec.load import MAX_BYTES
+
+    counts = write_state(load_mesh(spec), out, fmt, split="auto", max_file_bytes=MAX_BYTES)
+    _emit({"state": counts, "max_bytes": MAX_BYTES})
+
+
+def run_child(args: list[str], timeout: float, mem_gb: float) -> list[dict]:
+    """Run this script as a child; its events, in order. A child over `timeout` is killed."""
+    def limit():
+        if mem_gb > 0:
+            size = int(mem_gb * 1024 ** 3)
+            resource.setrlimit(resource.RLIMIT_AS, (size, size))
+
+    proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--child", *args], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=limit)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+        killed = False
+    except subprocess.TimeoutExpired:
+        proc.kill()  # only the child this function started
+        out, err = proc.communicate()
+        killed = True
+    events = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    if killed:
+        events.append({"killed": timeout})
+    elif proc.returncode != 0:
+        sys.stderr.write(err)
+        events.append({"failed": proc.returncode, "stderr": err.strip().splitlines()[-1:] or [""]})
+    return events
+
+
+# --- parent -------------------------------------------------------------------------------------
+
+def time_cli(args: list[str], repeat: int, single_above: float, timeout: float) -> dict:
+    env = dict(os.environ, PYTHONPATH=REPO)
+    times: list[float] = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        try:
+            proc = subprocess.run([sys.executable, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  text=True, cwd=REPO, env=env, timeout=timeout)
+        except subprocess.TimeoutExpired:  # subprocess.run kills the child it started
+            return {"times": times, "stopped": timeout}
+        times.append(time.perf_counter() - t)
+        if proc.returncode != 0:
+            return {"times": times, "error": f"exit {proc.returncode}: {proc.stderr.strip()[-300:]}"}
+        if times[-1] > single_above:
+            break
+    return {"times": times}
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpu = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+    return (f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()} "
+            f"({platform.python_implementation()}), {platform.system()} {platform.release()}; "
+            f"load average at start {load}")
+
+
+def _fs_type(path: str) -> str:
+    best, kind = "", "?"
+    try:
+        with open("/proc/mounts") as fh:
+            for line in fh:
+                parts = line.split()
+                if len(parts) >= 3 and path.startswith(parts[1]) and len(parts[1]) > len(best):
+                    best, kind = parts[1], parts[2]
+    except OSError:
+        pass
+    return kind
+
+
+def _default_state_parent() -> str:
+    return "/dev/shm" if os.path.isdir("/dev/shm") and _fs_type("/dev/shm") == "tmpfs" else tempfile.gettempdir()
+
+
+PHASES = [
+    # (key, label, counted toward the target)
+    ("check_file", "`check_file` (context: load + validate the spec)", False),
+    ("explain", "explain: engine, `explain(mesh, version)` incl. failure analysis", True),
+    ("explain_json", "explain: `explain_json`", True),
+    ("explain_text", "explain: `explain_text`", True),
+    ("load_state", "simulate: `load_state(STATE_DIR)`", True),
+    ("routing", "simulate: routing, `route_service` per service over every cluster", True),
+    ("simulate_json", "simulate: `simulate_json`", True),
+    ("cli_simulate", "CLI `python -m meshspec simulate DIR --format json >/dev/null` (wall)", True),
+]
+
+
+def _cell(result: dict | None) -> tuple[str, float | None]:
+    """('1.234', seconds) or ('> 60 (stopped)', None)."""
+    if result is None:
+        return "n/a", None
+    times = result.get("times", [])
+    if "stopped" in result:
+        return f"> {result['stopped']:.0f} (stopped)", None
+    if "error" in result:
+        return f"{result['error'].split(':')[0]}", None
+    if not times:
+        return "n/a", None
+    best = min(times)
+    return (f"{best:.3f}" if best < 100 else f"{best:.0f}") + ("" if len(times) > 1 else " (1 run)"), best
+
+
+def report(sizes: list[tuple[int, int]], results: dict, notes: list[str], info: str, repeat: int,
+           wall: float) -> str:
+    lines = [f"### meshspec routing: explain and simulate, {', '.join(f'{c} x {s:,}' for c, s in sizes)} "
+             f"(clusters x services)", "", f"Machine: {info}.", "",
+             f"Seconds are the best of {repeat} runs (the minimum; \"1 run\" when one run took over the "
+             "single-run threshold). µs/pair = seconds / (clusters x services) x 10^6: flat from one size to the "
+             "next means linear growth in clusters x services." + (
+                 " Growth = µs/pair at the largest size / at the smallest: 1x is linear; clusters grew "
+                 f"{sizes[-1][0] / sizes[0][0]:.0f}x, so about {sizes[-1][0] / sizes[0][0]:.0f}x means quadratic "
+                 "in clusters." if len(sizes) > 1 and sizes[-1][0] != sizes[0][0] else ""), ""]
+    head = "| Phase | " + " | ".join(f"{c}x{s} s | µs/pair" for c, s in sizes) + " | Growth |"
+    lines += [head, "|---|" + "---:|---:|" * len(sizes) + "---:|"]
+    for key, label, _ in PHASES:
+        cells, per_pair = [], []
+        for c, s in sizes:
+            text, best = _cell(results.get((c, s), {}).get(key))
+            pp = best / (c * s) * 1e6 if best is not None else None
+            per_pair.append(pp)
+            cells.append(f"{text} | {pp:.2f}" if pp is not None else f"{text} | -")
+        growth = f"{per_pair[-1] / per_pair[0]:.1f}x" if len(sizes) > 1 and None not in (per_pair[0], per_pair[-1]) \
+            and per_pair[0] > 0 else "-"
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {growth} |")
+    # Sizes and memory.
+    lines += ["", "| Output and memory | " + " | ".join(f"{c}x{s}" for c, s in sizes) + " |",
+              "|---|" + "---:|" * len(sizes)]
+
+    def row(label: str, fn: Callable[[dict, int, int], str]) -> None:
+        lines.append(f"| {label} | " + " | ".join(fn(results.get((c, s), {}), c, s) for c, s in sizes) + " |")
+
+    def size_of(key: str, field: str = "bytes"):
+        def fn(r, c, s):
+            v = (r.get(key) or {}).get(field)
+            return f"{v / 1e6:.1f} MB ({v / (c * s):,.0f} B/pair)" if v else "-"
+        return fn
+
+    row("explain JSON", size_of("explain_json"))
+    row("explain text", size_of("explain_text"))
+    row("simulate JSON", size_of("simulate_json"))
+    row("STATE_DIR (input of simulate)", lambda r, c, s: (
+        f"{r['state']['bytes'] / 1e6:.0f} MB, {r['state']['files']} files" if r.get("state") else "-"))
+    row("serving entries in `explain` (sum over clients of serving clusters)",
+        lambda r, c, s: f"{r['explain']['serving_entries']:,}" if (r.get("explain") or {}).get("serving_entries")
+        else "-")
+    row("peak RSS, explain process", lambda r, c, s: f"{r['rss_explain']:.0f} MB" if r.get("rss_explain") else "-")
+    row("peak RSS, simulate process", lambda r, c, s: f"{r['rss_simulate']:.0f} MB" if r.get("rss_simulate") else "-")
+    c, s = sizes[-1]
+    big = results.get((c, s), {})
+    verdicts = []
+    for key, label, counted in PHASES:
+        if not counted:
+            continue
+        text, best = _cell(big.get(key))
+        if best is None or best >= TARGET_S:
+            verdicts.append(f"{key} ({text} s)")
+    lines += ["", f"Target at {c} x {s:,}: each phase under {TARGET_S:.0f} s: "
+              + ("**met**." if not verdicts else "**not met** by " + ", ".join(verdicts) + ".")]
+    lines += [f"- {n}" for n in notes]
+    lines += ["", f"Benchmark wall time: {wall:.0f} s."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="meshspec explain and simulate, timed per phase at several sizes")
+    parser.add_argument("--clusters", default="10,30,100", help="comma-separated cluster counts (default 10,30,100)")
+    parser.add_argument("--services", type=int, default=1000, help="services per spec (default 1000)")
+    parser.add_argument("--quick", action="store_true", help="10 clusters x 100 services")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per phase, best of N (default 3)")
+    parser.add_argument("--single-above", type=float, default=20.0, metavar="S",
+                        help="one run only when a run takes longer than S seconds (default 20)")
+    parser.add_argument("--phase-timeout", type=float, default=60.0, metavar="S",
+                        help="stop a phase still running after S seconds (default 60)")
+    parser.add_argument("--cli-timeout", type=float, default=None, metavar="S",
+                        help="stop the CLI run after S seconds (default: 2 x --phase-timeout)")
+    parser.add_argument("--mem-limit-gb", type=float, default=12.0,
+                        help="address-space limit of each child process, 0 for none (default 12)")
+    parser.add_argument("--format", choices=("json", "yaml"), default="json", help="STATE_DIR format (default json)")
+    parser.add_argument("--state-dir", metavar="DIR", default=_default_state_parent(),
+                        help="where STATE_DIRs are written (default /dev/shm if a tmpfs)")
+    parser.add_argument("--skip", default="", help="comma-separated: explain, simulate, cli")
+    parser.add_argument("--keep", action="store_true", help="keep the specs and STATE_DIRs")
+    parser.add_argument("--json", metavar="FILE", help="also write every raw measurement here")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.child:
+        kind, rest = args.child[0], args.child[1:]
+        if kind == "state":
+            child_state(*rest)
+            return 0
+        phases = Phases(int(rest[-3]), float(rest[-2]), float(rest[-1]))
+        if kind == "explain":
+            child_explain(rest[0], phases)
+        elif kind == "simulate":
+            child_simulate(rest[0], rest[1], phases)
+        else:
+            raise SystemExit(f"unknown child {kind}")
+        return 0
+
+    sizes = [(10, 100)] if args.quick else [(int(c), args.services) for c in args.clusters.split(",")]
+    skip = set(filter(None, args.skip.split(",")))
+    cli_timeout = args.cli_timeout or 2 * args.phase_timeout
+    child_timeout = 10 * args.phase_timeout + 300  # a safety net: the child stops its own phases
+    timing = [str(args.repeat), str(args.single_above), str(args.phase_timeout)]
+    sys.path.insert(0, HERE)
+    from generate import generate
+
+    started = time.perf_counter()
+    info = machine() + f"; STATE_DIRs on {_fs_type(args.state_dir)}"
+    work = tempfile.mkdtemp(prefix="meshspec-bench-routing-")
+    states = tempfile.mkdtemp(prefix="meshspec-bench-state-", dir=args.state_dir)
+    results: dict = {}
+    notes: list[str] = []
+
+    def log(msg: str) -> None:
+        print(f"[{time.perf_counter() - started:6.0f} s] {msg}", file=sys.stderr, flush=True)
+
+    def collect(events: list[dict], into: dict, what: str, c: int, s: int) -> None:
+        for e in events:
+            if "phase" in e:
+                into[e["phase"]] = e
+                text, _ = _cell(e)
+                extra = f", {e['bytes'] / 1e6:.1f} MB" if "bytes" in e else ""
+                log(f"{c}x{s} {e['phase']}: {text} s{extra} (runs: {', '.join(f'{t:.3f}' for t in e['times'])})")
+            elif "note" in e:
+                notes.append(f"{c} x {s:,}: {e['note']}.")
+                log(f"{c}x{s} note: {e['note']}")
+            elif "killed" in e or "failed" in e:
+                notes.append(f"{c} x {s:,}: the {what} process " + (
+                    f"was killed after {e['killed']:.0f} s" if "killed" in e else
+                    f"failed (exit {e['failed']}: {e['stderr'][0]})") + ".")
+                log(notes[-1])
+        rss = [e["rss_mb"] for e in events if "rss_mb" in e]
+        if rss:
+            into[f"rss_{what}"] = max(rss)
+
+    try:
+        for c, s in sizes:
+            r = results.setdefault((c, s), {})
+            spec = os.path.join(work, f"mesh-{c}x{s}.yaml")
+            with open(spec, "w", encoding="utf-8") as fh:
+                fh.write(generate(c, s))
+            log(f"{c}x{s}: spec {os.path.getsize(spec):,} bytes")
+            if "explain" not in skip:
+                collect(run_child(["explain", spec, *timing], child_timeout, args.mem_limit_gb), r, "explain", c, s)
+            if "simulate" in skip and "cli" in skip:
+                continue
+            state_dir = os.path.join(states, f"state-{c}x{s}")
+            log(f"{c}x{s}: writing STATE_DIR (not timed) ...")
+            events = run_child(["state", spec, state_dir, args.format], child_timeout, args.mem_limit_gb)
+            st = next(e for e in events if "state" in e)
+            r["state"] = st["state"]
+            if st["state"]["split_clusters"]:
+                notes.append(f"{c} x {s:,}: a one-file `kubectl get svc,endpointslices -A -o {args.format}` dump "
+                             f"reaches {st['state']['largest_unsplit'] / 1e6:.2f} MB, over meshspec's "
+                             f"{st['max_bytes'] / 2 ** 20:.0f} MiB per file (`file-too-large`), in "
+                             f"{st['state']['split_clusters']} of {c} clusters; those got two files "
+                             "(services and endpointslices) instead.")
+            log(f"{c}x{s}: STATE_DIR {st['state']['bytes'] / 1e6:.0f} MB in {st['state']['files']} files")
+            if "simulate" not in skip:
+                collect(run_child(["simulate", state_dir, spec, *timing], child_timeout, args.mem_limit_gb),
+                        r, "simulate", c, s)
+            if "cli" not in skip:
+                log(f"{c}x{s}: CLI simulate ...")
+                r["cli_simulate"] = time_cli(["-m", "meshspec", "simulate", state_dir, "--format", "json"],
+                                             args.repeat, args.single_above, cli_timeout)
+                log(f"{c}x{s} cli_simulate: {_cell(r['cli_simulate'])[0]} s")
+            if not args.keep:
+                shutil.rmtree(state_dir, ignore_errors=True)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+            shutil.rmtree(states, ignore_errors=True)
+        else:
+            log(f"kept {work} and {states}")
+
+    print(report(sizes, results, notes, info, args.repeat, time.perf_counter() - started))
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"machine": info, "sizes": sizes, "notes": notes,
+                       "results": {f"{c}x{s}": r for (c, s), r in results.items()}}, fh, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
