@@ -96,7 +96,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         print(summary(args.spec, diagnostics), file=sys.stderr)
         return EXIT_INVALID
     down = [_parse_down(text, mesh) for text in args.down]
-    explanations = explain(mesh, parse_version(mesh.cilium_version), down)
+    explanations = explain(mesh, parse_version(mesh.cilium.version), down)
     if args.format == "json":
         sys.stdout.write(explain_json(explanations))
     else:

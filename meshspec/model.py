@@ -17,6 +17,9 @@ AFFINITIES = ("local", "remote", "none")
 DEFAULT_PLACEMENT = {"global": True, "shared": True, "affinity": "none"}
 DEFAULT_MAX_CONNECTED_CLUSTERS = 255
 DEFAULT_CILIUM_VERSION = "1.20.1"
+APISERVER_SERVICE_TYPES = ("NodePort", "LoadBalancer", "ClusterIP")
+DEFAULT_NODE_PORT = 32379
+APISERVER_PORT = 2379  # the clustermesh-apiserver Service's port for LoadBalancer and ClusterIP
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,29 @@ class Cluster:
     id: int
     context: str
     pod_cidrs: tuple[str, ...] = ()
+    # Where peers reach this cluster's clustermesh-apiserver (spec.clusters[].clustermesh).
+    mesh_address: str | None = None
+    mesh_port: int | None = None  # None: derived from the apiserver service type
+
+
+@dataclass(frozen=True)
+class CiliumSettings:
+    """spec.cilium: the Cluster Mesh setup. When `managed` is False (no spec.cilium, or only its version)
+    meshspec renders no Cilium values at all."""
+
+    managed: bool = False
+    version: str = DEFAULT_CILIUM_VERSION
+    namespace: str = "kube-system"
+    install: bool = False  # True: the Pulumi program installs the Cilium Helm release
+    service_type: str = "NodePort"
+    node_port: int = DEFAULT_NODE_PORT
+    max_connected_clusters: int = DEFAULT_MAX_CONNECTED_CLUSTERS
+    values: Mapping[str, Any] = field(default_factory=dict)  # extra Helm values, merged under ours
+
+    def peer_port(self, cluster: Cluster) -> int:
+        if cluster.mesh_port is not None:
+            return cluster.mesh_port
+        return self.node_port if self.service_type == "NodePort" else APISERVER_PORT
 
 
 @dataclass(frozen=True)
@@ -57,8 +83,7 @@ class Mesh:
     name: str
     clusters: tuple[Cluster, ...]
     services: tuple[Service, ...]
-    cilium_version: str = DEFAULT_CILIUM_VERSION
-    max_connected_clusters: int = DEFAULT_MAX_CONNECTED_CLUSTERS
+    cilium: CiliumSettings = field(default_factory=CiliumSettings)
 
     def cluster(self, name: str) -> Cluster:
         for cluster in self.clusters:
@@ -80,20 +105,38 @@ def build_mesh(data: Mapping[str, Any]) -> Mesh:
     spec = data["spec"]
     clusters = tuple(
         Cluster(name=c["name"], id=c["id"], context=c.get("context", c["name"]),
-                pod_cidrs=tuple(c.get("podCIDRs", ())))
+                pod_cidrs=tuple(c.get("podCIDRs", ())),
+                mesh_address=c.get("clustermesh", {}).get("address"),
+                mesh_port=c.get("clustermesh", {}).get("port"))
         for c in spec["clusters"]
     )
     all_names = [c.name for c in clusters]
     defaults = spec.get("defaults", {})
     services = tuple(_build_service(s, defaults, all_names) for s in spec.get("services", ()))
-    cilium = spec.get("cilium", {})
-    return Mesh(
-        name=data["metadata"]["name"],
-        clusters=clusters,
-        services=services,
-        cilium_version=str(cilium.get("version", DEFAULT_CILIUM_VERSION)),
-        max_connected_clusters=cilium.get("clustermesh", {}).get("maxConnectedClusters",
-                                                                 DEFAULT_MAX_CONNECTED_CLUSTERS),
+    return Mesh(name=data["metadata"]["name"], clusters=clusters, services=services,
+                cilium=_build_cilium(spec.get("cilium")))
+
+
+def manages_clustermesh(cilium: Mapping[str, Any]) -> bool:
+    """`spec.cilium: {version: X}` alone only tells the routing model which Cilium runs; any other key
+    there means meshspec sets up Cluster Mesh (Helm values, peers, and the release when install is true)."""
+    return any(key != "version" for key in cilium)
+
+
+def _build_cilium(cilium: Mapping[str, Any] | None) -> CiliumSettings:
+    if cilium is None:
+        return CiliumSettings()
+    mesh = cilium.get("clustermesh", {})
+    apiserver = mesh.get("apiserver", {})
+    return CiliumSettings(
+        managed=manages_clustermesh(cilium),
+        version=cilium.get("version", DEFAULT_CILIUM_VERSION),
+        namespace=cilium.get("namespace", "kube-system"),
+        install=cilium.get("install", False),
+        service_type=apiserver.get("serviceType", "NodePort"),
+        node_port=apiserver.get("nodePort", DEFAULT_NODE_PORT),
+        max_connected_clusters=mesh.get("maxConnectedClusters", DEFAULT_MAX_CONNECTED_CLUSTERS),
+        values=cilium.get("values", {}),
     )
 
 

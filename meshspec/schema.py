@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator
 import cerberus
 
 from .diagnostics import Diagnostic, Path
-from .model import AFFINITIES
+from .model import AFFINITIES, APISERVER_SERVICE_TYPES
 
 _PLACEMENT = {
     "global": {"type": "boolean"},
@@ -36,10 +36,22 @@ SCHEMA: dict[str, Any] = {
                 "type": "dict",
                 "schema": {
                     "version": {"type": "string"},
+                    "namespace": {"type": "string", "empty": False},
+                    "install": {"type": "boolean"},
                     "clustermesh": {
                         "type": "dict",
-                        "schema": {"maxConnectedClusters": {"type": "strict_integer", "allowed": [255, 511]}},
+                        "schema": {
+                            "apiserver": {
+                                "type": "dict",
+                                "schema": {
+                                    "serviceType": {"type": "string", "allowed": list(APISERVER_SERVICE_TYPES)},
+                                    "nodePort": {"type": "strict_integer"},
+                                },
+                            },
+                            "maxConnectedClusters": {"type": "strict_integer", "allowed": [255, 511]},
+                        },
                     },
+                    "values": {"type": "dict", "keysrules": {"type": "string"}},
                 },
             },
             "clusters": {
@@ -51,6 +63,11 @@ SCHEMA: dict[str, Any] = {
                         "id": {"type": "strict_integer", "required": True},
                         "context": {"type": "string", "empty": False},
                         "podCIDRs": {"type": "list", "schema": {"type": "string"}},
+                        "clustermesh": {
+                            "type": "dict",
+                            "schema": {"address": {"type": "string", "empty": False},
+                                       "port": {"type": "strict_integer"}},
+                        },
                     },
                 },
             },

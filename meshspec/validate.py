@@ -15,11 +15,12 @@ from typing import Any
 
 from . import kubeschema
 from .cilium import VersionError, parse_version
+from .clustermesh import check_values
 from .diagnostics import Diagnostic, Path, has_errors, unique_sorted
 from .lint import routing_findings
 from .load import Document, LoadError, load_file
 from .model import (API_VERSION, DEFAULT_MAX_CONNECTED_CLUSTERS, KIND, Mesh, Placement, Service, build_mesh,
-                    resolve_placement)
+                    manages_clustermesh, resolve_placement)
 from .render import MANAGED_BY, MANAGED_BY_LABEL, render_service
 from .schema import check_structure
 
@@ -76,7 +77,7 @@ def check_document(doc: Document) -> tuple[Mesh | None, list[Diagnostic]]:
 
 def check_routing(c: Checker, mesh: Mesh) -> None:
     """Warnings on what traffic will do, each at the most specific place the user wrote."""
-    for finding in routing_findings(mesh, parse_version(mesh.cilium_version)):
+    for finding in routing_findings(mesh, parse_version(mesh.cilium.version)):
         path = next((p for p in finding.paths if p in c.doc.value_positions), finding.paths[-1])
         c.warning(finding.code, path, finding.message, at_key=True)
 
@@ -102,6 +103,7 @@ def check_rules(c: Checker, data: dict) -> None:
             c.error("cilium-version", ("spec", "cilium", "version"), f"{exc}.")
     clusters = _dicts(spec.get("clusters"))
     cluster_names = check_clusters(c, clusters, _max_connected_clusters(spec))
+    check_cilium(c, spec, clusters)
     for i, service in _dicts(spec.get("services")):
         check_service(c, ("spec", "services", i), service, cluster_names, _dict(spec.get("defaults")))
     check_duplicate_services(c, _dicts(spec.get("services")))
@@ -178,6 +180,69 @@ def check_pod_cidrs(c: Checker, clusters: list[tuple[int, dict]]) -> None:
             if name_a != name_b and net_a.version == net_b.version and net_a.overlaps(net_b):
                 c.error("pod-cidr-overlap", at_b, f"pod CIDR {net_b} overlaps {net_a} of cluster {name_a!r} "
                         f"(line {c.line_of(at_a)}); Cluster Mesh needs non-overlapping pod CIDRs.")
+
+
+# --- Cluster Mesh setup (spec.cilium, clusters[].clustermesh) ------------------------------------------
+
+NODE_PORT_RANGE = (30000, 32767)  # Kubernetes' default --service-node-port-range
+
+
+def check_cilium(c: Checker, spec: dict, clusters: list[tuple[int, dict]]) -> None:
+    cilium = spec.get("cilium")
+    if not isinstance(cilium, dict) or not manages_clustermesh(cilium):
+        for i, cluster in clusters:
+            if "clustermesh" in cluster:
+                c.warning("ignored-field", ("spec", "clusters", i, "clustermesh"), "clustermesh has no effect: "
+                          "meshspec sets up Cluster Mesh only when spec.cilium has more than a version.",
+                          at_key=True)
+        return
+    namespace = cilium.get("namespace")
+    if isinstance(namespace, str) and not (DNS1123_LABEL.match(namespace) and len(namespace) <= 63):
+        c.error("invalid-name", ("spec", "cilium", "namespace"), f"namespace {namespace!r} must be a DNS-1123 label.")
+    node_port = _get(cilium, "clustermesh", "apiserver", "nodePort")
+    if _is_int(node_port) and not NODE_PORT_RANGE[0] <= node_port <= NODE_PORT_RANGE[1]:
+        c.error("node-port", ("spec", "cilium", "clustermesh", "apiserver", "nodePort"),
+                f"nodePort {node_port} is outside Kubernetes' NodePort range {NODE_PORT_RANGE[0]}-{NODE_PORT_RANGE[1]}.")
+    service_type = _get(cilium, "clustermesh", "apiserver", "serviceType") or "NodePort"
+    for i, cluster in clusters:
+        check_mesh_endpoint(c, ("spec", "clusters", i), cluster, service_type, len(clusters) > 1)
+    values = cilium.get("values")
+    if isinstance(values, dict):
+        for path, code, message, at_key in check_values(values):
+            c.error(code, ("spec", "cilium", "values") + path, message, at_key)
+
+
+_WHERE_PEERS_CONNECT = {
+    "NodePort": "the IP or DNS name of one of its nodes (the clustermesh-apiserver is a NodePort there)",
+    "LoadBalancer": "the IP or DNS name of its clustermesh-apiserver load balancer",
+    "ClusterIP": "the clustermesh-apiserver's ClusterIP, routable from the other clusters",
+}
+
+
+def check_mesh_endpoint(c: Checker, at: Path, cluster: dict, service_type: str, has_peers: bool) -> None:
+    endpoint = cluster.get("clustermesh")
+    address = _get(endpoint, "address")
+    if address is None and has_peers and isinstance(cluster.get("name"), str):
+        c.error("peer-address", at + ("name",), f"cluster {cluster['name']!r} needs clustermesh.address so its "
+                f"peers can reach it: {_WHERE_PEERS_CONNECT.get(service_type, 'its clustermesh-apiserver')}.")
+    if isinstance(address, str) and not _is_ip_or_hostname(address):
+        c.error("peer-address", at + ("clustermesh", "address"), f"{address!r} is neither an IP address nor a DNS "
+                "name (write the host only: no scheme, no port).")
+    port = _get(endpoint, "port")
+    if _is_int(port) and not 1 <= port <= 65535:
+        c.error("peer-port", at + ("clustermesh", "port"), f"port {port} is out of range 1-65535.")
+
+
+def _is_ip_or_hostname(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return len(text) <= 253 and bool(_DNS1123_SUBDOMAIN.match(text.lower()))
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 # --- services -----------------------------------------------------------------------------------

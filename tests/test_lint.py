@@ -75,7 +75,7 @@ def test_affinity_none_on_118_is_safe_because_meshspec_omits_the_annotation(chec
     spec = with_service_fields("      affinity: none\n").replace("spec:\n  clusters:", "spec:\n  cilium: {version: 1.18.3}\n  clusters:")
     mesh, diagnostics = check(spec)
     assert routing(diagnostics) == []
-    assert mesh.cilium_version == "1.18.3"
+    assert mesh.cilium.version == "1.18.3"
 
 
 def test_unsupported_cilium_version_is_an_error(check):

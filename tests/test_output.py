@@ -31,7 +31,7 @@ def test_layout_is_one_folder_per_cluster_with_a_kustomization(example_mesh, tmp
     write_tree(render_files(example_mesh), str(tmp_path))
     assert sorted(os.listdir(tmp_path)) == ["cluster-a", "cluster-b", "cluster-c"]
     assert sorted(os.listdir(tmp_path / "cluster-b")) == [
-        "kustomization.yaml", "service.default.myapp-service.yaml", "service.monitoring.metrics.yaml",
+        "cilium-values.yaml", "kustomization.yaml", "service.default.myapp-service.yaml", "service.monitoring.metrics.yaml",
         "service.shop.checkout.yaml", "service.shop.inventory.yaml"]
     kustomization = yaml.safe_load((tmp_path / "cluster-a" / "kustomization.yaml").read_text())
     assert kustomization == {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
@@ -59,7 +59,7 @@ def test_every_rendered_object_passes_kubernetes_validate_strict(example_mesh):
     version = kubernetes_validate.latest_version()
     for files in render_files(example_mesh).values():
         for name, content in files.items():
-            if name != "kustomization.yaml":
+            if name not in ("kustomization.yaml", "cilium-values.yaml"):
                 kubernetes_validate.validate(yaml.safe_load(content), version, strict=True)
 
 
@@ -77,7 +77,7 @@ def test_stale_files_are_removed_and_foreign_files_kept(example_mesh, spec_file,
     assert sorted(os.listdir(out)) == ["README.md", "cluster-a", "cluster-b", "cluster-c", "cluster-x"]
     assert os.listdir(out / "cluster-a") == ["my-notes.yaml"]  # ours removed, the user's kept
     assert not (out / "old-cluster").exists()  # only our file was in it
-    assert counts["removed"] == 5
+    assert counts["removed"] == 6  # cluster-a's 3 Services, kustomization and Cilium values; old-cluster's file
 
 
 def test_removed_service_disappears_from_folder_and_kustomization(example_mesh, spec_file, tmp_path):
@@ -89,3 +89,12 @@ def test_removed_service_disappears_from_folder_and_kustomization(example_mesh, 
     write_tree(render_files(mesh), str(tmp_path))
     assert not (tmp_path / "cluster-a" / "service.monitoring.metrics.yaml").exists()
     assert "metrics" not in (tmp_path / "cluster-a" / "kustomization.yaml").read_text()
+
+
+def test_cilium_values_are_rendered_only_when_the_spec_sets_up_cluster_mesh(spec_file):
+    from conftest import VALID_SPEC
+
+    mesh, _ = check_file(spec_file(VALID_SPEC))
+    assert all("cilium-values.yaml" not in files for files in render_files(mesh).values())
+    mesh, _ = check_file(spec_file(VALID_SPEC.replace("spec:\n  clusters:", "spec:\n  cilium: {version: '1.18'}\n  clusters:")))
+    assert all("cilium-values.yaml" not in files for files in render_files(mesh).values())

@@ -120,9 +120,11 @@ def test_cluster_id_above_255_hints_at_max_connected_clusters(check):
 
 def test_cluster_id_up_to_511_with_max_connected_clusters(check):
     text = VALID_SPEC.replace("id: 2", "id: 511").replace(
-        "spec:\n  clusters:", "spec:\n  cilium:\n    clustermesh:\n      maxConnectedClusters: 511\n  clusters:")
+        "spec:\n  clusters:", "spec:\n  cilium:\n    clustermesh:\n      maxConnectedClusters: 511\n  clusters:") \
+        .replace("      id: 1\n", "      id: 1\n      clustermesh: {address: 172.18.0.2}\n") \
+        .replace("      id: 511\n", "      id: 511\n      clustermesh: {address: 172.18.0.3}\n")
     mesh, diagnostics = check(text)
-    assert diagnostics == [] and mesh.max_connected_clusters == 511
+    assert diagnostics == [] and mesh.cilium.max_connected_clusters == 511
 
 
 def test_duplicate_cluster_id(check):
