@@ -1,0 +1,28 @@
+"""The bundled examples agree with each other, so the README's walkthrough works as written."""
+
+import glob
+
+import yaml
+
+from meshspec.validate import check_file
+
+
+def test_kind_configs_match_the_example_mesh():
+    mesh, _ = check_file("examples/mesh.yaml")
+    configs = {}
+    for path in sorted(glob.glob("examples/kind/*.yaml")):
+        with open(path) as fh:
+            config = yaml.safe_load(fh)
+        configs[config["name"]] = config
+    assert sorted(configs) == [c.name for c in mesh.clusters]
+    for cluster in mesh.clusters:
+        config = configs[cluster.name]
+        assert cluster.context == f"kind-{cluster.name}"  # kind names contexts kind-<cluster>
+        assert [config["networking"]["podSubnet"]] == list(cluster.pod_cidrs)
+        assert config["networking"]["disableDefaultCNI"] is True
+
+
+def test_example_state_has_a_folder_per_example_cluster():
+    mesh, _ = check_file("examples/mesh.yaml")
+    folders = sorted(p.split("/")[-2] for p in glob.glob("examples/state/*/"))
+    assert folders == [c.name for c in mesh.clusters]
