@@ -36,6 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="output folder; DIR/<cluster>/ gets one file per object and a kustomization.yaml")
     render.set_defaults(run=cmd_render)
 
+    stacks = commands.add_parser("stacks", help="write one Pulumi stack file per cluster; files you edited are left alone")
+    stacks.add_argument("spec", metavar="SPEC", help="the mesh spec (YAML)")
+    stacks.add_argument("--out", metavar="DIR", help="where to write (default: the Pulumi project's stackConfigDir)")
+    stacks.set_defaults(run=cmd_stacks)
+
     explain = commands.add_parser("explain", help="which clusters serve each client cluster, and what failover does")
     explain.add_argument("spec", metavar="SPEC", help="the mesh spec (YAML)")
     explain.add_argument("--down", metavar="CLUSTER[:NAMESPACE/NAME]", action="append", default=[],
@@ -65,6 +70,34 @@ def cmd_validate(args: argparse.Namespace) -> int:
         extra = f" ({len(mesh.clusters)} clusters, {len(mesh.services)} services)" if mesh else ""
         print(summary(args.spec, diagnostics) + extra, file=sys.stderr)
     return EXIT_INVALID if has_errors(diagnostics) else EXIT_OK
+
+
+def cmd_stacks(args: argparse.Namespace) -> int:
+    from .diagnostics import summary, to_text
+    from .load import LoadError
+    from .stacks import find_project, format_report, plan_stacks, spec_path_in_project, stack_config_dir, write_stacks
+
+    mesh, diagnostics = _check(args.spec)
+    sys.stderr.write(to_text(diagnostics))
+    if mesh is None:
+        print(summary(args.spec, diagnostics) + "; no stack files written", file=sys.stderr)
+        return EXIT_INVALID
+    project = find_project(os.path.dirname(os.path.abspath(args.spec)))
+    if project is None:
+        raise UsageError(f"no Pulumi.yaml at or above {args.spec}; meshspec:spec is a path from the Pulumi project folder")
+    try:
+        out = args.out or stack_config_dir(project)
+    except LoadError as exc:
+        sys.stderr.write(to_text([exc.diagnostic]))
+        return EXIT_INVALID
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise UsageError(f"{out} exists and is not a folder")
+    out = os.path.relpath(out)
+    report = write_stacks(plan_stacks(mesh, spec_path_in_project(args.spec, project)), out)
+    sys.stdout.write(format_report(report, out))
+    print(f"stack files for {len(mesh.clusters)} clusters in {out}/: {len(report.created)} created, "
+          f"{len(report.updated)} updated, {len(report.unchanged)} unchanged, {len(report.kept)} kept")
+    return EXIT_OK
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -151,13 +184,21 @@ def _parse_down(text: str, mesh):
 
 
 def _check(spec: str):
+    """Validate the spec, and the Pulumi stacks that deploy it, if any."""
     if not os.path.exists(spec):
         raise UsageError(f"{spec}: no such file")
     if os.path.isdir(spec):
         raise UsageError(f"{spec} is a folder; give the mesh spec file")
+    from .diagnostics import has_errors, unique_sorted
+    from .stacks import check_stack_coverage
     from .validate import check_file
 
-    return check_file(spec)
+    mesh, diagnostics = check_file(spec)
+    if mesh is not None:
+        diagnostics = unique_sorted(diagnostics + check_stack_coverage(mesh, spec))
+        if has_errors(diagnostics):
+            mesh = None
+    return mesh, diagnostics
 
 
 def main(argv: Sequence[str] | None = None) -> int:
