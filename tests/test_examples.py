@@ -26,3 +26,16 @@ def test_example_state_has_a_folder_per_example_cluster():
     mesh, _ = check_file("examples/mesh.yaml")
     folders = sorted(p.split("/")[-2] for p in glob.glob("examples/state/*/"))
     assert folders == [c.name for c in mesh.clusters]
+
+
+def test_the_readme_spec_example_is_valid(tmp_path):
+    import re
+
+    readme = open("README.md").read()
+    section = readme[readme.index("## The mesh spec"):]
+    block = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+    path = tmp_path / "mesh.yaml"
+    path.write_text(block)
+    mesh, diagnostics = check_file(str(path))
+    assert [d for d in diagnostics if d.is_error] == []
+    assert [c.name for c in mesh.clusters] == ["cluster-a", "cluster-b"]
