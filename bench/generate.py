@@ -60,7 +60,8 @@ def generate(clusters: int, services: int, seed: int = 42) -> str:
     rng = random.Random(seed)
     names = [cluster_name(i) for i in range(1, clusters + 1)]
     spec_clusters = [
-        {"name": name, "id": i, "context": f"kind-{name}", "podCIDRs": [f"10.{i}.0.0/16"]}
+        {"name": name, "id": i, "context": f"kind-{name}", "podCIDRs": [f"10.{i}.0.0/16"],
+         "clustermesh": {"address": f"172.18.{i // 200}.{i % 200 + 2}"}}
         for i, name in enumerate(names, start=1)
     ]
     spec_services = [_service(rng, k, names) for k in range(services)]
@@ -70,7 +71,8 @@ def generate(clusters: int, services: int, seed: int = 42) -> str:
         "metadata": {"name": f"bench-{clusters}x{services}"},
         "spec": {
             "defaults": {"global": True, "shared": True, "affinity": "none"},
-            "cilium": {"version": "1.20.1", "clustermesh": {"maxConnectedClusters": 255}},
+            "cilium": {"version": "1.20.1", "install": False,
+                       "clustermesh": {"apiserver": {"serviceType": "NodePort"}, "maxConnectedClusters": 255}},
             "clusters": spec_clusters,
             "services": spec_services,
         },

@@ -2,11 +2,22 @@
 
 No provider logic runs under mocks, so these tests check what the program hands the engine:
 providers, Service inputs exactly as the provider would receive them, and stack outputs.
+
+Two things the mock API does not show directly are read from the RegisterResource requests
+themselves (RecordingMonitor): the resources each one depends on (`dependencies`, the URNs the
+engine orders operations by: explicit depends_on plus every resource whose outputs are among its
+inputs), and `additionalSecretOutputs`. Secretness of an input is visible in MockResourceArgs: a
+secret arrives wrapped in Pulumi's secret signature (see `secret_value`), exactly as the engine
+receives it and stores it encrypted.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import hashlib
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -17,9 +28,11 @@ from typing import Any, Callable
 import pulumi
 import pytest
 import yaml
+from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor, MockResourceArgs
 
-from meshspec.deploy import deploy, run
+from meshspec.clustermesh import CILIUM_HELM_REPO, cluster_values
+from meshspec.deploy import MeshCA, ca_fingerprint, deploy, run
 from meshspec.model import Mesh, build_mesh
 from meshspec.render import SHARED, render_cluster
 
@@ -28,17 +41,38 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "deploy"
 EXAMPLE = ROOT / "examples" / "mesh.yaml"
 PROVIDER = "pulumi:providers:kubernetes"
 SERVICE = "kubernetes:core/v1:Service"
+SECRET = "kubernetes:core/v1:Secret"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+PRIVATE_KEY = "tls:index/privateKey:PrivateKey"
+SELF_SIGNED_CERT = "tls:index/selfSignedCert:SelfSignedCert"
+
+
+def pem(kind: str, body: bytes) -> str:
+    return f"-----BEGIN {kind}-----\n{base64.b64encode(body).decode()}\n-----END {kind}-----\n"
+
+
+# What the mocked tls provider "generates", and a CA a user would put in stack config.
+GENERATED_KEY = pem("RSA PRIVATE KEY", b"generated key")
+GENERATED_CERT = pem("CERTIFICATE", b"generated cert")
+CONFIG_KEY = pem("RSA PRIVATE KEY", b"configured key")
+CONFIG_CERT = pem("CERTIFICATE", b"configured cert")
 
 
 class Recorder(pulumi.runtime.Mocks):
-    """Records every resource registration; state echoes the inputs."""
+    """Records every resource registration; state echoes the inputs, plus the PEM the tls provider computes."""
 
     def __init__(self) -> None:
         self.registered: list[MockResourceArgs] = []
+        self.monitor = RecordingMonitor(self)  # a fresh one: a monitor accumulates registrations
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict]:
         self.registered.append(args)
-        return f"{args.name}_id", dict(args.inputs)
+        state = dict(args.inputs)
+        if args.typ == PRIVATE_KEY:
+            state["privateKeyPem"] = GENERATED_KEY
+        elif args.typ == SELF_SIGNED_CERT:
+            state["certPem"] = GENERATED_CERT
+        return f"{args.name}_id", state
 
     def call(self, args: Any) -> dict:
         raise NotImplementedError(f"unexpected invoke {args.token}")
@@ -53,13 +87,31 @@ class Recorder(pulumi.runtime.Mocks):
         return self.of_type(SERVICE)
 
 
-@pytest.fixture
-def mocks():
+class RecordingMonitor(MockMonitor):
+    """Keeps what MockResourceArgs leaves out of each RegisterResource request, by logical name."""
+
+    def __init__(self, mocks: Recorder) -> None:
+        super().__init__(mocks)
+        self.dependencies: dict[str, set[str]] = {}
+        self.secret_outputs: dict[str, set[str]] = {}
+
+    def RegisterResource(self, request):
+        self.dependencies[request.name] = {urn_name(urn) for urn in request.dependencies}
+        self.secret_outputs[request.name] = set(request.additionalSecretOutputs)
+        return super().RegisterResource(request)
+
+
+def start_mocks() -> Recorder:
+    """A fresh recorder and monitor, and a new root Stack."""
     recorder = Recorder()
     pulumi.runtime.reset_options()  # a new root Stack, so exports do not leak between tests
-    pulumi.runtime.set_mocks(recorder, project="meshspec", stack="test", preview=False,
-                             monitor=MockMonitor(recorder))
-    yield recorder
+    pulumi.runtime.set_mocks(recorder, project="meshspec", stack="test", preview=False, monitor=recorder.monitor)
+    return recorder
+
+
+@pytest.fixture
+def mocks():
+    yield start_mocks()
     pulumi.runtime.set_all_config({})
 
 
@@ -79,9 +131,11 @@ def load_mesh(path: Path) -> Mesh:
     return build_mesh(yaml.safe_load(path.read_text()))
 
 
-def set_config(**values: Any) -> None:
-    pulumi.runtime.set_all_config({
-        f"meshspec:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in values.items()})
+def set_config(secret: tuple[str, ...] = (), **values: Any) -> None:
+    """Stack config in the meshspec namespace; the keys in `secret` were set with --secret."""
+    pulumi.runtime.set_all_config(
+        {f"meshspec:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in values.items()},
+        [f"meshspec:{k}" for k in secret])
 
 
 def exports() -> dict[str, Any]:
@@ -91,6 +145,56 @@ def exports() -> dict[str, Any]:
 def provider_name(ref: str) -> str:
     """'urn:...::<name>::<id>' -> '<name>'"""
     return ref.split("::")[-2]
+
+
+def urn_name(urn: str) -> str:
+    """'urn:pulumi:<stack>::<project>::<type>::<name>' -> '<name>'"""
+    return urn.split("::")[-1]
+
+
+def secret_value(value: Any) -> Any:
+    """The value inside Pulumi's secret wrapper; fails when `value` is not a secret.
+
+    A secret input reaches the monitor as {SIG: SECRET_SIG, "value": ...}: that marker is what makes
+    the engine encrypt it in state and mask it in logs and diffs.
+    """
+    assert isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig, value
+    return value["value"]
+
+
+def without_secrets(value: Any) -> Any:
+    """`value` with every secret-wrapped part replaced by a placeholder: what would show in plain text."""
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return "[secret]"
+        return {k: without_secrets(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [without_secrets(v) for v in value]
+    return value
+
+
+def exported() -> dict[str, Any]:
+    """The stack outputs as the engine would receive them: nested Outputs resolved, secrets still wrapped."""
+    result: dict[str, Any] = {}
+
+    async def serialize() -> None:
+        result["value"] = rpc.deserialize_properties(await rpc.serialize_properties(exports(), {}))
+
+    execute(lambda: asyncio.ensure_future(serialize()))
+    return result["value"]
+
+
+def plain_text(mocks: Recorder) -> str:
+    """Every registered input and every stack output with secrets masked: what state and logs show."""
+    registered = [without_secrets(dict(r.inputs)) for r in mocks.registered]
+    return json.dumps([registered, without_secrets(exported())], sort_keys=True)
+
+
+def example_with(**cilium: Any) -> Mesh:
+    """The example mesh with spec.cilium keys replaced."""
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["spec"]["cilium"].update(cilium)
+    return build_mesh(data)
 
 
 # --- deploy() -------------------------------------------------------------------------------------
@@ -153,7 +257,8 @@ def test_camel_case_fields_and_user_keys_arrive_intact(mocks):
 
 
 def test_clusters_restrict_what_is_deployed(mocks):
-    deployed = execute(lambda: deploy(load_mesh(EXAMPLE), clusters=["cluster-c", "cluster-b", "cluster-c"]))
+    ca = MeshCA(cert=CONFIG_CERT, key=CONFIG_KEY)
+    deployed = execute(lambda: deploy(load_mesh(EXAMPLE), clusters=["cluster-c", "cluster-b", "cluster-c"], ca=ca))
     assert list(deployed) == ["cluster-b", "cluster-c"]  # spec order, once each
     assert sorted(mocks.providers()) == ["cluster-b", "cluster-c"]
     assert {name.split("/")[0] for name in mocks.services()} == {"cluster-b", "cluster-c"}
@@ -173,6 +278,190 @@ def test_unknown_cluster_fails_before_registering_anything(mocks):
     assert mocks.registered == []
 
 
+# --- Cilium: the mesh's CA, each cluster's CA Secret and release -----------------------------------------
+
+CLUSTERS = ["cluster-a", "cluster-b", "cluster-c"]
+
+
+def reveal(value: Any) -> Any:
+    """`value` with every secret wrapper removed: the plain content the provider would get."""
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return reveal(value["value"])
+        return {k: reveal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [reveal(v) for v in value]
+    return value
+
+
+def pem_body(text: str) -> str:
+    return text.splitlines()[1]  # the base64 line: what would show if the PEM leaked
+
+
+def assert_key_is_secret(mocks: Recorder, secret_name: str, key: str) -> None:
+    secret = mocks.of_type(SECRET)[secret_name]
+    masked = without_secrets(secret.inputs["stringData"])
+    # The key is secret on its own or as part of a secret stringData; either way never plain.
+    assert masked == "[secret]" or masked["ca.key"] == "[secret]", masked
+    assert {"data", "stringData"} <= mocks.monitor.secret_outputs[secret_name]
+    # The scan is meaningful: the key is in the registered inputs, only ever inside a secret.
+    assert pem_body(key) in json.dumps([dict(r.inputs) for r in mocks.registered])
+    assert pem_body(key) not in plain_text(mocks)
+
+
+def test_a_cilium_release_per_cluster_with_that_cluster_values(mocks):
+    mesh = load_mesh(EXAMPLE)
+    execute(lambda: deploy(mesh))
+    releases = mocks.of_type(RELEASE)
+    assert sorted(releases) == [f"{c}/kube-system/cilium" for c in CLUSTERS]
+    for cluster in mesh.clusters:
+        release = releases[f"{cluster.name}/kube-system/cilium"]
+        assert provider_name(release.provider) == cluster.name
+        assert release.inputs["values"] == cluster_values(mesh, cluster)
+        assert release.inputs["chart"] == "cilium"
+        assert release.inputs["version"] == "1.20.1"
+        assert release.inputs["namespace"] == "kube-system"
+        assert release.inputs["name"] == "cilium"  # explicit: the provider would otherwise add a suffix
+        assert release.inputs["repositoryOpts"] == {"repo": CILIUM_HELM_REPO}
+    assert releases["cluster-b/kube-system/cilium"].inputs["values"]["cluster"] == {"name": "cluster-b", "id": 2}
+
+
+def test_the_release_follows_spec_cilium_namespace_and_version(mocks):
+    mesh = example_with(namespace="cilium", version="1.19.3")
+    execute(lambda: deploy(mesh, clusters=["cluster-a"], ca=MeshCA(cert=CONFIG_CERT, key=CONFIG_KEY)))
+    (name, release), = mocks.of_type(RELEASE).items()
+    assert name == "cluster-a/cilium/cilium"
+    assert (release.inputs["namespace"], release.inputs["version"]) == ("cilium", "1.19.3")
+    (name, secret), = mocks.of_type(SECRET).items()
+    assert name == "cluster-a/cilium/cilium-ca"
+    assert secret.inputs["metadata"]["namespace"] == "cilium"
+    assert secret.inputs["metadata"]["annotations"]["meta.helm.sh/release-namespace"] == "cilium"
+
+
+def test_each_cluster_gets_the_ca_secret_with_the_key_kept_secret(mocks):
+    execute(lambda: deploy(load_mesh(EXAMPLE)))
+    secrets = mocks.of_type(SECRET)
+    assert sorted(secrets) == [f"{c}/kube-system/cilium-ca" for c in CLUSTERS]
+    for name, secret in secrets.items():
+        assert provider_name(secret.provider) == name.split("/")[0]
+        assert secret.inputs["metadata"] == {
+            "name": "cilium-ca", "namespace": "kube-system",
+            # So the chart's own cilium-ca (Hubble TLS by Helm) adopts this Secret instead of failing.
+            "labels": {"app.kubernetes.io/managed-by": "Helm"},
+            "annotations": {"meta.helm.sh/release-name": "cilium", "meta.helm.sh/release-namespace": "kube-system",
+                            "helm.sh/resource-policy": "keep"}}
+        assert reveal(secret.inputs["stringData"]) == {"ca.crt": GENERATED_CERT, "ca.key": GENERATED_KEY}
+        assert_key_is_secret(mocks, name, GENERATED_KEY)
+
+
+def test_a_generated_ca_is_one_key_and_one_certificate_for_the_whole_mesh(mocks):
+    execute(lambda: deploy(load_mesh(EXAMPLE)))
+    keys, certs = mocks.of_type(PRIVATE_KEY), mocks.of_type(SELF_SIGNED_CERT)
+    assert list(keys) == ["cilium-ca-key"] and list(certs) == ["cilium-ca"]
+    # RSA: its PEM is PKCS#1, the only key format older Helm's buildCustomCert accepts.
+    assert keys["cilium-ca-key"].inputs == {"algorithm": "RSA", "rsaBits": 2048}
+    cert = certs["cilium-ca"].inputs
+    assert secret_value(cert["privateKeyPem"]) == GENERATED_KEY
+    assert {k: v for k, v in cert.items() if k != "privateKeyPem"} == {
+        "isCaCertificate": True, "setSubjectKeyId": True,
+        "allowedUses": ["cert_signing", "crl_signing", "digital_signature", "key_encipherment"],
+        "subject": {"commonName": "Cilium CA"}, "validityPeriodHours": 3 * 365 * 24}
+    # The engine keeps the generated key secret in state (the mock monitor does not apply this itself).
+    assert {"privateKeyPem", "privateKeyPemPkcs8", "privateKeyOpenssh"} <= mocks.monitor.secret_outputs["cilium-ca-key"]
+    for name in mocks.of_type(SECRET):
+        assert {"cilium-ca-key", "cilium-ca"} <= mocks.monitor.dependencies[name]
+
+
+def test_order_is_ca_secret_then_release_then_services_on_each_cluster(mocks):
+    execute(lambda: deploy(load_mesh(EXAMPLE)))
+    dependencies = mocks.monitor.dependencies
+    services = mocks.services()
+    for cluster in CLUSTERS:
+        secret, release = f"{cluster}/kube-system/cilium-ca", f"{cluster}/kube-system/cilium"
+        assert dependencies[release] == {secret}
+        on_cluster = [name for name in services if name.startswith(f"{cluster}/")]
+        assert on_cluster
+        for name in on_cluster:
+            assert dependencies[name] == {release}
+
+
+def test_a_configured_ca_is_the_ca_of_every_stack(mocks, project_dir):
+    seen = {}
+    for clusters in (["cluster-a"], ["cluster-b"], None):  # two stack-per-cluster stacks, one whole-mesh stack
+        recorder = start_mocks()
+        config = {"clusters": clusters} if clusters else {}
+        set_config(secret=("caKey",), spec="examples/mesh.yaml", caCert=CONFIG_CERT, caKey=CONFIG_KEY, **config)
+        execute(run)
+        assert not recorder.of_type(PRIVATE_KEY) and not recorder.of_type(SELF_SIGNED_CERT)
+        for name, secret in recorder.of_type(SECRET).items():
+            seen[name] = reveal(secret.inputs["stringData"])
+            assert_key_is_secret(recorder, name, CONFIG_KEY)
+        assert {c: v["caFingerprint"] for c, v in exported()["cilium"].items()} == {
+            c: ca_fingerprint(CONFIG_CERT) for c in clusters or CLUSTERS}
+    assert len(seen) == 3
+    assert all(data == {"ca.crt": CONFIG_CERT, "ca.key": CONFIG_KEY} for data in seen.values())
+
+
+def test_a_stack_of_some_clusters_without_ca_config_refuses_to_run(mocks, project_dir):
+    set_config(spec="examples/mesh.yaml", clusters=["cluster-a"])
+    with pytest.raises(pulumi.RunError) as err:
+        execute(run)
+    message = str(err.value)
+    assert message.startswith("spec.cilium.install needs the mesh's CA, and this stack does not manage every "
+                              "cluster of mesh 'demo' (not cluster-b, cluster-c), so it cannot generate one")
+    assert "  pulumi config set meshspec:caCert < ca.crt\n  pulumi config set --secret meshspec:caKey < ca.key\n" \
+        in message
+    assert mocks.registered == []
+
+
+@pytest.mark.parametrize("config, message", [
+    ({"caCert": CONFIG_CERT}, "meshspec:caCert and meshspec:caKey go together, and only meshspec:caCert is set"),
+    ({"caKey": CONFIG_KEY}, "meshspec:caCert and meshspec:caKey go together, and only meshspec:caKey is set"),
+    ({"caCert": "ca.crt", "caKey": CONFIG_KEY}, "meshspec:caCert must be the CA certificate in PEM"),
+    ({"caCert": CONFIG_CERT + CONFIG_CERT, "caKey": CONFIG_KEY}, "meshspec:caCert must be the CA certificate in PEM"),
+    ({"caCert": "Certificate:\n    Data: ...\n" + CONFIG_CERT, "caKey": CONFIG_KEY},
+     "meshspec:caCert must be the CA certificate in PEM"),
+], ids=["cert-only", "key-only", "not-pem", "two-certificates", "openssl-text-dump"])
+def test_a_malformed_ca_config_is_refused(mocks, project_dir, config, message):
+    set_config(secret=("caKey",), spec="examples/mesh.yaml", **config)
+    with pytest.raises(pulumi.RunError, match=message):
+        execute(run)
+    assert mocks.registered == []
+
+
+@pytest.mark.parametrize("mesh", [example_with(install=False), load_mesh(FIXTURES / "fields.yaml")],
+                         ids=["install-false", "no-spec-cilium"])
+def test_without_install_there_is_no_ca_and_no_release(mocks, mesh):
+    first = mesh.clusters[0].name
+    execute(lambda: deploy(mesh, clusters=[first]))  # no CA needed, so a partial stack is fine
+    assert mocks.of_type(SECRET) == mocks.of_type(RELEASE) == {}
+    assert mocks.of_type(PRIVATE_KEY) == mocks.of_type(SELF_SIGNED_CERT) == {}
+    assert mocks.services() and all(mocks.monitor.dependencies[name] == set() for name in mocks.services())
+
+
+def test_render_dir_installs_no_cilium_and_says_so(mocks, caplog):
+    caplog.set_level(logging.INFO)
+    execute(lambda: deploy(load_mesh(EXAMPLE), clusters=["cluster-a"], render_dir="out/pulumi"))
+    assert mocks.of_type(SECRET) == mocks.of_type(RELEASE) == {}
+    assert mocks.of_type(PRIVATE_KEY) == mocks.of_type(SELF_SIGNED_CERT) == {}
+    assert len(mocks.services()) == 3
+    assert any(r.levelname == "INFO" and "meshspec:renderDir is set: Cilium is not installed" in r.getMessage()
+               and "cilium-values.yaml" in r.getMessage() for r in caplog.records)
+
+
+def test_ca_fingerprint_matches_openssl(tmp_path):
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    key, cert = tmp_path / "ca.key", tmp_path / "ca.crt"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=Cilium CA", "-days", "1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    openssl = subprocess.run(["openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", str(cert)],
+                             check=True, capture_output=True, text=True).stdout
+    assert openssl.strip().split("=", 1)[1] == ca_fingerprint(cert.read_text())
+    digest = hashlib.sha256(b"generated cert").hexdigest().upper()
+    assert ca_fingerprint(GENERATED_CERT).replace(":", "") == digest
+
+
 # --- run(): the program as `pulumi up` runs it ------------------------------------------------------
 
 @pytest.fixture
@@ -190,6 +479,11 @@ def test_run_deploys_the_configured_spec_and_exports_services(mocks, project_dir
         "cluster-b": ["default/myapp-service", "shop/checkout", "shop/inventory", "monitoring/metrics"],
         "cluster-c": ["default/myapp-service", "shop/checkout", "shop/inventory", "monitoring/metrics"],
     }
+    # Every stack of the mesh shows the same fingerprint; the key is in no output.
+    assert exported()["cilium"] == {c: {
+        "release": "kube-system/cilium", "chart": "cilium", "version": "1.20.1", "caSecret": "kube-system/cilium-ca",
+        "caFingerprint": ca_fingerprint(GENERATED_CERT)} for c in CLUSTERS}
+    assert pem_body(GENERATED_KEY) not in plain_text(mocks)
 
 
 def test_run_honours_clusters_and_render_dir(mocks, project_dir):
@@ -199,6 +493,7 @@ def test_run_honours_clusters_and_render_dir(mocks, project_dir):
         "cluster-b": os.path.join("out/pulumi", "cluster-b")}
     assert exports()["services"] == {
         "cluster-b": ["default/myapp-service", "shop/checkout", "shop/inventory", "monitoring/metrics"]}
+    assert "cilium" not in exports()  # render mode installs no Cilium, so this partial stack needs no CA
 
 
 def test_run_with_an_invalid_spec_fails_with_located_diagnostics(mocks, project_dir):
@@ -268,8 +563,8 @@ def test_stack_refers_to_a_valid_spec_and_its_clusters(stack_file):
     from meshspec.validate import check_file
 
     config = yaml.safe_load(stack_file.read_text())["config"]
-    assert set(config) <= {"meshspec:spec", "meshspec:clusters", "meshspec:renderDir",
-                           "pulumi:disable-default-providers"}
+    assert set(config) <= {"meshspec:spec", "meshspec:clusters", "meshspec:renderDir", "meshspec:caCert",
+                           "meshspec:caKey", "pulumi:disable-default-providers"}
     assert config["pulumi:disable-default-providers"] == ["kubernetes"]
     mesh, diagnostics = check_file(str(ROOT / config["meshspec:spec"]))
     assert mesh is not None, diagnostics
