@@ -55,9 +55,16 @@ def spec_path_in_project(spec_file: str, project_dir: str) -> str:
 
 
 def _stack_body(mesh: Mesh, cluster: Cluster, spec_path: str) -> str:
+    what = "Cilium and the Services" if mesh.cilium.install else "the Services"
+    ca_note = (
+        "# The mesh installs Cilium, so this stack needs the mesh's CA, the same pair in every stack:\n"
+        f"#   pulumi config set --stack {cluster.name} meshspec:caCert < ca.crt\n"
+        f"#   pulumi config set --stack {cluster.name} --secret meshspec:caKey < ca.key\n"
+    ) if mesh.cilium.install else ""
     return (
-        f"# Applies the Services of mesh {_comment(mesh.name)} ({_comment(spec_path)}) to {cluster.name} only,\n"
+        f"# Applies {what} of mesh {_comment(mesh.name)} ({_comment(spec_path)}) to {cluster.name} only,\n"
         f"# through kubeconfig context {_comment(cluster.context)}: pulumi up --stack {cluster.name}\n"
+        + ca_note +
         "config:\n"
         "  # Every Service names its cluster's provider; never fall back to the ambient kubeconfig context.\n"
         "  pulumi:disable-default-providers: [kubernetes]\n"
