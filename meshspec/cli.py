@@ -56,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--observer", metavar="CLUSTER", help="show only what clients in CLUSTER get")
     simulate.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
     simulate.set_defaults(run=cmd_simulate)
+
+    from .verify import add_verify_parser  # light: the Kubernetes client is imported only when verify runs
+
+    add_verify_parser(commands)
     return parser
 
 

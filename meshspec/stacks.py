@@ -258,6 +258,19 @@ def check_stack_coverage(mesh: Mesh, spec_file: str, project_dir: str | None = N
     return unique_sorted(diagnostics)
 
 
+def deployed_clusters(mesh: Mesh, spec_file: str, project: str) -> tuple[set[str], list[Diagnostic]]:
+    """The clusters that `pulumi up` of the project's stacks deploys from spec_file (stacks that only
+    render to files deploy nothing), and the problems of those stack files. Raises LoadError when the
+    project file itself is malformed."""
+    stacks, diagnostics = _stacks_of(spec_file, project)
+    clusters: set[str] = set()
+    for stack in stacks:
+        deployed = _deployed_clusters(mesh, stack, diagnostics)
+        if not stack.config.get(RENDER_DIR_KEY):
+            clusters.update(name for name, _ in deployed)
+    return clusters, diagnostics
+
+
 def _stacks_of(spec_file: str, project: str) -> tuple[list[_Stack], list[Diagnostic]]:
     """The stacks whose meshspec:spec is spec_file, by stack name, and the problems of stack files."""
     config_dir = stack_config_dir(project)

@@ -1,0 +1,467 @@
+"""`meshspec verify`: the live clusters against the spec, read-only.
+
+live.py reads the clusters; the comparison here is pure (no I/O), from what live.py observed:
+
+- missing: a Service the spec places in a cluster is not there;
+- stale: a Service labelled app.kubernetes.io/managed-by=meshspec that the spec no longer places there;
+- annotation, label and spec drift from the rendered object. Only what the spec renders is compared,
+  with the API server's defaults applied to the rendered side (type ClusterIP, sessionAffinity None,
+  port protocol TCP, targetPort = port), so fields that the API server or controllers set (clusterIP(s),
+  allocated nodePorts, ipFamilies, internalTrafficPolicy, status, metadata, kubectl's and Pulumi's
+  annotations) never count. The exception is Cilium's own annotations: meshspec owns them, so one the
+  spec does not render is drift;
+- parity: the Service's ports (name, port, protocol) differ between the clusters that serve it;
+- cilium-config's cluster-name and cluster-id differ from the spec (when readable), and, when the spec
+  manages Cluster Mesh, the clustermesh-apiserver Service is missing or of another type;
+- no-backends: on the observed state, the routing engine gives a client cluster no backend.
+
+Exit codes: 0 all well, 1 problems (or an invalid spec), 2 usage, 4 a cluster unreachable (the
+others are still checked and reported).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import sys
+import threading
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Iterator, Mapping, Sequence, TextIO
+
+from .diagnostics import Diagnostic
+from .live import Obj, Observed, Result, Target, Unreachable, object_key
+from .model import Cluster, Mesh, Service
+from .render import MANAGED_BY, MANAGED_BY_LABEL, render_cluster
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_UNREACHABLE = 0, 1, 4
+APISERVER_SERVICE = "clustermesh-apiserver"
+_ABSENT = object()
+
+
+@dataclass(frozen=True)
+class Problem:
+    cluster: str
+    kind: str  # missing | stale | annotation-drift | label-drift | spec-drift | parity | cilium-config
+    #            | clustermesh-apiserver | no-backends
+    namespace: str
+    name: str
+    field: str  # where in the object, e.g. spec.ports[0].port; "" for the whole object
+    expected: Any  # None: should not be there
+    actual: Any  # None: is not there
+    message: str
+
+
+@dataclass
+class Report:
+    results: dict[str, Result]  # the clusters checked, in spec order
+    problems: list[Problem] = field(default_factory=list)
+    notes: dict[str, list[str]] = field(default_factory=dict)  # cluster -> what could not be checked
+    cilium_version: str = ""
+    routes: list[tuple[str, str, dict]] = field(default_factory=list)  # (namespace, name, {observer: view})
+
+    @property
+    def unreachable(self) -> list[Unreachable]:
+        return [r for r in self.results.values() if isinstance(r, Unreachable)]
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_UNREACHABLE if self.unreachable else EXIT_PROBLEMS if self.problems else EXIT_OK
+
+
+# --- comparison (pure) -----------------------------------------------------------------------------
+
+def verify(mesh: Mesh, results: Mapping[str, Result]) -> Report:
+    """Compare what the clusters in `results` (cluster name -> Result) serve with the spec."""
+    report = Report(dict(results))
+    observed = {c: r for c, r in results.items() if isinstance(r, Observed)}
+    for name, live in observed.items():
+        cluster = mesh.cluster(name)
+        report.problems += cluster_problems(mesh, name, live.services)
+        report.problems += cilium_problems(mesh, cluster, live)
+        if live.namespaces is not None:
+            report.notes.setdefault(name, []).append(
+                f"listing Services in every namespace is forbidden: listed {', '.join(live.namespaces)} only, "
+                "so stale Services elsewhere are not checked")
+        if live.cilium_config is None:
+            report.notes.setdefault(name, []).append(
+                f"{mesh.cilium.namespace}/cilium-config is not readable ({live.cilium_config_error}): "
+                "cluster-name and cluster-id not checked")
+    for service in mesh.services:
+        report.problems += parity_problems(service, observed)
+    _route(mesh, observed, report)
+    order = {name: i for i, name in enumerate(results)}
+    report.problems.sort(key=lambda p: (order[p.cluster], p.namespace, p.name, p.kind, p.field))
+    return report
+
+
+def cluster_problems(mesh: Mesh, cluster: str, services: Sequence[Obj]) -> list[Problem]:
+    """Missing, stale and drifted Services of one cluster."""
+    live = {object_key(s): s for s in services}
+    rendered = {object_key(obj): obj for obj in render_cluster(mesh, cluster)}
+    problems = []
+    for key, obj in rendered.items():
+        if key not in live:
+            problems.append(Problem(cluster, "missing", *key, "", "Service", None,
+                                    f"missing: the spec places this Service in {cluster}, which has none"))
+        else:
+            problems += service_drift(cluster, obj, live[key])
+    for key, obj in live.items():
+        if key not in rendered and _meta(obj, "labels").get(MANAGED_BY_LABEL) == MANAGED_BY:
+            problems.append(Problem(cluster, "stale", *key, "", None, "Service",
+                                    f"stale: labelled {MANAGED_BY_LABEL}={MANAGED_BY}, but the spec no longer "
+                                    f"places it in {cluster}"))
+    return problems
+
+
+def service_drift(cluster: str, rendered: Obj, live: Obj) -> list[Problem]:
+    """Where the live Service differs from the rendered one, in what the spec renders."""
+    namespace, name = object_key(rendered)
+    found = []
+    for what, owned in (("annotations", _cilium_owned), ("labels", lambda key: False)):
+        expected, actual = _meta(rendered, what), _meta(live, what)
+        for key in sorted(set(expected) | {k for k in actual if owned(k)}):
+            if expected.get(key) != actual.get(key):
+                found.append((f"{what[:-1]}-drift", f"metadata.{what}[{key}]", expected.get(key), actual.get(key)))
+    found += [("spec-drift", path, exp, act)
+              for path, exp, act in _diff(with_defaults(rendered.get("spec") or {}), live.get("spec") or {}, "spec")]
+    return [Problem(cluster, kind, namespace, name, path, exp, act,
+                    f"{kind.replace('-', ' ')}: {path} is {_show(act)}; the spec says {_show(exp)}")
+            for kind, path, exp, act in found]
+
+
+def with_defaults(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """A rendered Service spec with the defaults the API server fills in when the spec leaves them out
+    (SetDefaults_Service). Fields it allocates or derives per cluster are not predicted: they are not
+    compared unless the spec sets them."""
+    out = copy.deepcopy(dict(spec))
+    out.setdefault("type", "ClusterIP")
+    out.setdefault("sessionAffinity", "None")
+    for port in out.get("ports") or []:
+        if isinstance(port, dict):
+            port.setdefault("protocol", "TCP")
+            if "port" in port:
+                port.setdefault("targetPort", port["port"])
+    return out
+
+
+def _diff(expected: Any, actual: Any, path: str) -> Iterator[tuple[str, Any, Any]]:
+    """(path, expected, actual) for every difference, looking only at what `expected` holds."""
+    if isinstance(expected, Mapping) and isinstance(actual, Mapping):
+        for key, value in expected.items():
+            yield from _diff(value, actual.get(key, _ABSENT), _join(path, key))
+    elif isinstance(expected, list) and isinstance(actual, list) and len(expected) == len(actual):
+        for i, (exp, act) in enumerate(zip(expected, actual)):
+            yield from _diff(exp, act, f"{path}[{i}]")
+    elif actual is _ABSENT:
+        if expected not in ("", 0, False, [], {}, None):  # the API omits zero values
+            yield path, expected, None
+    elif expected != actual or type(expected) is not type(actual):
+        yield path, expected, actual
+
+
+def parity_problems(service: Service, observed: Mapping[str, Observed]) -> list[Problem]:
+    """Clusters whose copy of the Service has other ports (name, port, protocol) than most copies: Cilium
+    matches backends to frontends by port name and protocol, so such a cluster's backends go unused or
+    its clients miss the others'. Ties go to the spec's ports."""
+    ports = {c: _ports(svc) for c, live in observed.items() if c in service.placements
+             and (svc := live.service(service.namespace, service.name)) is not None}
+    counts = Counter(ports.values())
+    if len(counts) < 2:
+        return []
+    spec_ports = _ports({"spec": with_defaults(service.spec)})
+    best = max(counts.values())
+    reference = spec_ports if counts.get(spec_ports) == best else next(p for p in ports.values() if counts[p] == best)
+    agree = [c for c, p in ports.items() if p == reference]
+    return [Problem(c, "parity", service.namespace, service.name, "spec.ports", list(reference), list(p),
+                    f"parity broken: ports {_show(list(p))} here, {_show(list(reference))} in {', '.join(agree)}; "
+                    "Cilium pairs backends with frontends by port name and protocol")
+            for c, p in ports.items() if p != reference]
+
+
+def cilium_problems(mesh: Mesh, cluster: Cluster, live: Observed) -> list[Problem]:
+    """cilium-config's cluster-name and cluster-id (when readable); the clustermesh-apiserver Service
+    and its type when the spec manages Cluster Mesh."""
+    namespace = mesh.cilium.namespace
+    problems = []
+    if live.cilium_config is not None:
+        data = live.cilium_config.get("data") or {}
+        for key, expected in (("cluster-name", cluster.name), ("cluster-id", str(cluster.id))):
+            if data.get(key) != expected:
+                problems.append(Problem(cluster.name, "cilium-config", namespace, "cilium-config", f"data[{key}]",
+                                        expected, data.get(key), f"cilium-config {key} is {_show(data.get(key))}; "
+                                        f"the spec says {_show(expected)}"))
+    if mesh.cilium.managed:
+        wanted = mesh.cilium.service_type
+        apiserver = live.service(namespace, APISERVER_SERVICE)
+        actual = None if apiserver is None else (apiserver.get("spec") or {}).get("type", "ClusterIP")
+        if actual != wanted:
+            message = (f"no {APISERVER_SERVICE} Service; the spec sets up Cluster Mesh with a {wanted} one"
+                       if apiserver is None else f"the {APISERVER_SERVICE} Service is {actual}; the spec says {wanted}")
+            problems.append(Problem(cluster.name, "clustermesh-apiserver", namespace, APISERVER_SERVICE,
+                                    "" if apiserver is None else "spec.type", wanted, actual, message))
+    return problems
+
+
+def _route(mesh: Mesh, observed: Mapping[str, Observed], report: Report) -> None:
+    """The routing table on the observed state, and the client clusters it leaves without backends."""
+    from .cilium import parse_version
+    from .routing import route_service
+    from .state import cluster_service
+
+    version = parse_version(mesh.cilium.version)
+    report.cilium_version = str(version)
+    for service in mesh.services:
+        copies = {}
+        for cluster, live in observed.items():
+            obj = live.service(service.namespace, service.name)
+            if obj is not None:
+                try:
+                    copies[cluster] = cluster_service(obj, live.slices_of(service.namespace, service.name))
+                except ValueError as exc:
+                    report.notes.setdefault(cluster, []).append(f"{service.key}: not simulated: {exc}")
+        observers = [c for c in service.placements if c in observed]
+        if not observers:
+            continue
+        views = route_service(copies, observers, version)
+        report.routes.append((service.namespace, service.name, views))
+        for cluster, view in views.items():
+            empty = [key for key, route in view.frontends.items() if not route.backends]
+            if view.exists and empty:
+                report.problems.append(Problem(
+                    cluster, "no-backends", service.namespace, service.name, "routing", "a backend for every port",
+                    empty,
+                    f"no backends: clients in {cluster} get none for {', '.join(empty)} (no ready endpoint that "
+                    "Cilium sends them to; see the routing table)"))
+
+
+def _cilium_owned(key: str) -> bool:
+    from .validate import CILIUM_OWNED_ANNOTATIONS  # lazily, as every import here: cli.build_parser loads us
+
+    return key.startswith(CILIUM_OWNED_ANNOTATIONS)
+
+
+def _ports(service: Mapping[str, Any]) -> tuple[str, ...]:
+    return tuple(f"{p.get('name') or '(unnamed)'} {p.get('port')}/{p.get('protocol') or 'TCP'}"
+                 for p in (service.get("spec") or {}).get("ports") or [] if isinstance(p, Mapping))
+
+
+def _meta(obj: Mapping[str, Any], what: str) -> Mapping[str, Any]:
+    return (obj.get("metadata") or {}).get(what) or {}
+
+
+def _join(path: str, key: Any) -> str:
+    return f"{path}[{key}]" if any(c in str(key) for c in "./") else f"{path}.{key}"
+
+
+def _show(value: Any) -> str:
+    return "absent" if value is None else json.dumps(value)
+
+
+# --- output ----------------------------------------------------------------------------------------
+
+def report_text(report: Report) -> str:
+    """Problems grouped per cluster, then the routing table."""
+    from .present import simulate_text
+
+    lines = []
+    for cluster, result in report.results.items():
+        problems = [p for p in report.problems if p.cluster == cluster]
+        if isinstance(result, Unreachable):
+            lines.append(f"{cluster} (context {result.context}): UNREACHABLE: {result.reason}")
+        else:
+            count = f"{len(problems)} problem" + ("" if len(problems) == 1 else "s")
+            lines.append(f"{cluster} (context {result.context}): {count if problems else 'ok'}")
+        lines += [f"  {p.namespace}/{p.name}: {p.message}" for p in problems]
+        lines += [f"  note: {note}" for note in report.notes.get(cluster, [])]
+    text = "\n".join(lines) + "\n"
+    if report.routes:
+        text += "\nRouting on the observed state:\n" + simulate_text(report.cilium_version, report.routes)
+    return text
+
+
+def report_json(report: Report) -> str:
+    """The documented structure: see README, `meshspec verify`."""
+    from .present import observer_json
+
+    return json.dumps({
+        "ok": report.exit_code == EXIT_OK,
+        "clusters": [{"name": c, "context": r.context,
+                      "status": "unreachable" if isinstance(r, Unreachable)
+                      else "problems" if any(p.cluster == c for p in report.problems) else "ok",
+                      "notes": report.notes.get(c, [])} for c, r in report.results.items()],
+        "problems": [asdict(p) for p in report.problems],
+        "unreachable": [{"cluster": u.cluster, "context": u.context, "reason": u.reason} for u in report.unreachable],
+        "routing": {"cilium_version": report.cilium_version,
+                    "services": [{"namespace": ns, "name": name,
+                                  "observers": {c: observer_json(v) for c, v in views.items()}}
+                                 for ns, name, views in report.routes]},
+    }, indent=2) + "\n"
+
+
+class ProgressLines:
+    """One status line per cluster, rewritten in place on a terminal (a single summary line when they do
+    not fit); nothing at all when `stream` is not a terminal. Called from worker threads."""
+
+    FINAL = ("done", "unreachable")
+
+    def __init__(self, clusters: Sequence[str], stream: TextIO):
+        self.stream = stream
+        self.enabled = stream.isatty()
+        self.states = {c: "waiting" for c in clusters}
+        self.height = 0  # lines on screen
+        self.lock = threading.Lock()
+
+    def __call__(self, cluster: str, state: str) -> None:
+        if not self.enabled:
+            return
+        with self.lock:
+            if self.states.get(cluster) in self.FINAL:
+                return
+            self.states[cluster] = state
+            self._draw(self._lines())
+
+    def close(self) -> None:
+        """Erase the display: the report follows."""
+        if self.enabled and self.height:
+            with self.lock:
+                self.stream.write(f"\x1b[{self.height}F\x1b[0J")
+                self.stream.flush()
+                self.height = 0
+
+    def _lines(self) -> list[str]:
+        try:
+            room = os.get_terminal_size(self.stream.fileno()).lines - 2
+        except (OSError, ValueError, AttributeError):
+            room = 20
+        if len(self.states) <= room:
+            width = max(len(c) for c in self.states)
+            return [f"  {c.ljust(width)}  {s}" for c, s in self.states.items()]
+        counts = Counter(self.states.values())
+        return ["  " + ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))]
+
+    def _draw(self, lines: list[str]) -> None:
+        up = f"\x1b[{self.height}F" if self.height else ""
+        self.stream.write(up + "".join(f"\x1b[2K{line}\n" for line in lines) + "\x1b[0J")
+        self.stream.flush()
+        self.height = len(lines)
+
+
+# --- the command -----------------------------------------------------------------------------------
+
+def add_verify_parser(commands: Any) -> None:
+    """Register `meshspec verify` on the CLI's sub-command parsers."""
+    verify_cmd = commands.add_parser(
+        "verify", help="check the live clusters against the spec, read-only: drift, parity, Cilium, routing")
+    verify_cmd.add_argument("spec", metavar="SPEC", help="the mesh spec (YAML)")
+    verify_cmd.add_argument("--stacks", metavar="DIR",
+                            help="check only the clusters deployed by the Pulumi stacks in DIR "
+                                 "(a Pulumi project folder, or its stackConfigDir)")
+    verify_cmd.add_argument("--context", metavar="CLUSTER=CONTEXT", action="append", default=[],
+                            help="kubeconfig context for CLUSTER (default: the spec's clusters[].context); "
+                                 "repeatable")
+    verify_cmd.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
+    verify_cmd.add_argument("--dump", metavar="DIR",
+                            help="also write the observed objects to DIR/<cluster>/, as `meshspec simulate` reads "
+                                 "them (Secrets are never read)")
+    verify_cmd.add_argument("--timeout", metavar="SECONDS", type=_positive(float), default=10.0,
+                            help="per cluster (default 10)")
+    verify_cmd.add_argument("--concurrency", metavar="N", type=_positive(int), default=8,
+                            help="clusters queried at once (default 8)")
+    verify_cmd.set_defaults(run=cmd_verify)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from .cli import UsageError, _check
+    from .diagnostics import summary, to_text
+    from .live import observe_all, write_dump
+
+    mesh, diagnostics = _check(args.spec)
+    sys.stderr.write(to_text(diagnostics))
+    if mesh is None:
+        print(summary(args.spec, diagnostics) + "; nothing verified", file=sys.stderr)
+        return EXIT_PROBLEMS
+    if args.dump and os.path.exists(args.dump) and not os.path.isdir(args.dump):
+        raise UsageError(f"--dump {args.dump}: exists and is not a folder")
+    contexts = parse_contexts(mesh, args.context)
+    selected = None
+    if args.stacks:
+        selected, stack_diagnostics = stack_clusters(mesh, args.spec, args.stacks)
+        sys.stderr.write(to_text(d for d in stack_diagnostics if d not in diagnostics))
+    targets = [Target(c.name, contexts.get(c.name, c.context)) for c in mesh.clusters
+               if selected is None or c.name in selected]
+    progress = ProgressLines([t.cluster for t in targets], sys.stderr)
+    try:
+        namespaces = sorted({s.namespace for s in mesh.services} | {mesh.cilium.namespace})
+        results = observe_all(targets, keeper(mesh), namespaces, mesh.cilium.namespace, timeout=args.timeout,
+                              concurrency=args.concurrency, progress=progress)
+    finally:
+        progress.close()
+    report = verify(mesh, results)
+    if args.dump:
+        written = write_dump(args.dump, results.values())
+        print(f"wrote {len(written)} files to {args.dump}/ (read them with `meshspec simulate {args.dump}`)",
+              file=sys.stderr)
+    sys.stdout.write(report_json(report) if args.format == "json" else report_text(report))
+    print(f"verify: {len(targets)} clusters checked, {len(report.problems)} problems, "
+          f"{len(report.unreachable)} unreachable", file=sys.stderr)
+    return report.exit_code
+
+
+def keeper(mesh: Mesh) -> Callable[[Obj], bool]:
+    """Which live Services matter: those the spec names, those meshspec manages, and Cilium's apiserver."""
+    named = {(s.namespace, s.name) for s in mesh.services} | {(mesh.cilium.namespace, APISERVER_SERVICE)}
+    return lambda obj: object_key(obj) in named or _meta(obj, "labels").get(MANAGED_BY_LABEL) == MANAGED_BY
+
+
+def parse_contexts(mesh: Mesh, pairs: Sequence[str]) -> dict[str, str]:
+    """--context CLUSTER=CONTEXT, repeated -> {cluster: context}."""
+    from .cli import UsageError
+
+    known = [c.name for c in mesh.clusters]
+    contexts = {}
+    for text in pairs:
+        cluster, sep, context = text.partition("=")
+        if not (sep and cluster and context):
+            raise UsageError(f"--context {text}: write CLUSTER=CONTEXT")
+        if cluster not in known:
+            raise UsageError(f"--context {text}: unknown cluster {cluster!r}; the mesh has {', '.join(known)}")
+        contexts[cluster] = context
+    return contexts
+
+
+def stack_clusters(mesh: Mesh, spec: str, folder: str) -> tuple[set[str], list[Diagnostic]]:
+    """The clusters that the stacks in `folder` (a Pulumi project folder or its stackConfigDir) deploy
+    from `spec`, as `pulumi up` would (stacks that only render to files deploy nothing), and the problems
+    of those stack files."""
+    from .cli import UsageError
+    from .load import LoadError
+    from .stacks import PROJECT_FILES, deployed_clusters, find_project, stack_config_dir
+
+    if not os.path.isdir(folder):
+        raise UsageError(f"--stacks {folder}: no such folder")
+    is_project = any(os.path.isfile(os.path.join(folder, name)) for name in PROJECT_FILES)
+    project = folder if is_project else find_project(folder)
+    try:
+        if project is None or not os.path.samefile(stack_config_dir(project), folder) and not is_project:
+            raise UsageError(f"--stacks {folder}: neither a Pulumi project folder nor its stackConfigDir")
+        clusters, diagnostics = deployed_clusters(mesh, spec, project)
+    except LoadError as exc:
+        raise UsageError(f"--stacks {folder}: {exc.diagnostic.message}") from None
+    if not clusters:
+        raise UsageError(f"--stacks {folder}: no stack there deploys {spec}")
+    return clusters, diagnostics
+
+
+def _positive(kind: type) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{text} must be above 0")
+        return value
+    return parse

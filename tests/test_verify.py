@@ -1,0 +1,478 @@
+"""meshspec verify: the pure comparison on fixture objects, then the command against Kubernetes API test
+servers (kmock), one per cluster, through kubeconfig files (harness in test_live.py).
+
+tests/fixtures/verify/live/<cluster>.yaml is what each cluster serves when all is well, with every field
+the API server and controllers add; each test breaks one thing and checks that exactly that is reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import dataclasses
+import io
+import json
+import os
+import pathlib
+import sys
+import time
+
+import pytest
+
+from meshspec import cli
+from meshspec.live import Observed, Unreachable
+from meshspec.validate import check_file
+from meshspec.verify import ProgressLines, add_verify_parser, keeper, verify
+
+FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "verify"
+SPEC = str(FIXTURES / "mesh.yaml")
+CLUSTERS = ("cluster-a", "cluster-b", "cluster-c")
+
+
+def load_live(cluster: str) -> list[dict]:
+    import yaml
+
+    return [doc for doc in yaml.safe_load_all((FIXTURES / "live" / f"{cluster}.yaml").read_text()) if doc]
+
+
+def find(objects: list[dict], kind: str, namespace: str, name: str) -> dict:
+    return next(o for o in objects if o["kind"] == kind and o["metadata"]["namespace"] == namespace
+                and o["metadata"]["name"] == name)
+
+
+@pytest.fixture(scope="module")
+def mesh():
+    mesh, diagnostics = check_file(SPEC)
+    assert mesh is not None, diagnostics
+    return mesh
+
+
+def observed(mesh, cluster: str, objects: list[dict], cilium_config_error: str | None = None) -> Observed:
+    """What live.observe returns for a cluster serving `objects`."""
+    keep = keeper(mesh)
+    services = [o for o in objects if o["kind"] == "Service" and keep(o)]
+    names = {(s["metadata"]["namespace"], s["metadata"]["name"]) for s in services}
+    slices = [o for o in objects if o["kind"] == "EndpointSlice" and
+              (o["metadata"]["namespace"], o["metadata"]["labels"]["kubernetes.io/service-name"]) in names]
+    config = next((o for o in objects if o["kind"] == "ConfigMap"), None) if cilium_config_error is None else None
+    return Observed(cluster, f"kind-{cluster[-1]}", tuple(services), tuple(slices), config, cilium_config_error)
+
+
+def check(mesh, **changes):
+    """verify() on the healthy fixture, after `changes[cluster](objects)` edits (or replaces) a cluster."""
+    results = {}
+    for cluster in CLUSTERS:
+        objects = copy.deepcopy(load_live(cluster))
+        edit = changes.get(cluster.replace("-", "_"))
+        if edit is not None:
+            edited = edit(objects)
+            objects = edited if isinstance(edited, list) else objects  # an edit in place returns anything
+        results[cluster] = observed(mesh, cluster, objects)
+    return verify(mesh, results)
+
+
+def summary(report) -> list[tuple]:
+    return [(p.cluster, p.kind, f"{p.namespace}/{p.name}", p.field, p.expected, p.actual) for p in report.problems]
+
+
+# --- comparison -----------------------------------------------------------------------------------
+
+def test_a_healthy_mesh_has_no_problem_whatever_the_server_added(mesh):
+    report = check(mesh)
+    assert summary(report) == []
+    assert report.notes == {}
+    assert report.exit_code == 0
+    for _, name, views in report.routes:
+        assert all(route.backends for view in views.values() for route in view.frontends.values()), name
+
+
+def web(objects):
+    return find(objects, "Service", "shop", "web")
+
+
+def checkout(objects):
+    return find(objects, "Service", "shop", "checkout")
+
+
+def without(kind, namespace, name):
+    return lambda objects: [o for o in objects if o is not find(objects, kind, namespace, name)]
+
+
+def stale_copy(objects):
+    old = copy.deepcopy(web(objects))
+    old["metadata"]["name"] = "old-web"
+    objects.append(old)
+
+
+DRIFTS = {
+    "missing": (dict(cluster_b=without("Service", "shop", "web")),
+                [("cluster-b", "missing", "shop/web", "", "Service", None)]),
+    "stale, renamed": (dict(cluster_a=stale_copy),
+                       [("cluster-a", "stale", "shop/old-web", "", None, "Service")]),
+    "stale, no longer placed": (dict(cluster_c=lambda o: o.append(checkout(load_live("cluster-a")))),
+                                [("cluster-c", "stale", "shop/checkout", "", None, "Service")]),
+    "annotation changed": (dict(cluster_a=lambda o: web(o)["metadata"]["annotations"].update(
+        {"service.cilium.io/global": "false"})),
+        [("cluster-a", "annotation-drift", "shop/web", "metadata.annotations[service.cilium.io/global]", "true",
+          "false")]),
+    "annotation removed": (dict(cluster_b=lambda o: web(o)["metadata"]["annotations"].pop("example.com/owner")),
+                           [("cluster-b", "annotation-drift", "shop/web", "metadata.annotations[example.com/owner]",
+                             "web-team", None)]),
+    "Cilium annotation added": (dict(cluster_c=lambda o: web(o)["metadata"]["annotations"].update(
+        {"service.cilium.io/shared": "false"})),
+        [("cluster-c", "annotation-drift", "shop/web", "metadata.annotations[service.cilium.io/shared]", None,
+          "false")]),
+    "label changed": (dict(cluster_a=lambda o: web(o)["metadata"]["labels"].update({"team": "payments"})),
+                      [("cluster-a", "label-drift", "shop/web", "metadata.labels[team]", "web", "payments")]),
+    "managed-by label removed": (dict(cluster_b=lambda o: checkout(o)["metadata"]["labels"].clear()),
+                                 [("cluster-b", "label-drift", "shop/checkout",
+                                   "metadata.labels[app.kubernetes.io/managed-by]", "meshspec", None)]),
+    "selector": (dict(cluster_c=lambda o: web(o)["spec"]["selector"].update({"app": "web-v2"})),
+                 [("cluster-c", "spec-drift", "shop/web", "spec.selector.app", "web", "web-v2")]),
+    "defaulted targetPort": (dict(cluster_a=lambda o: checkout(o)["spec"]["ports"][0].update({"targetPort": 9191})),
+                             [("cluster-a", "spec-drift", "shop/checkout", "spec.ports[0].targetPort", 9090, 9191)]),
+    "defaulted sessionAffinity": (dict(cluster_b=lambda o: web(o)["spec"].update({"sessionAffinity": "ClientIP"})),
+                                  [("cluster-b", "spec-drift", "shop/web", "spec.sessionAffinity", "None",
+                                    "ClientIP")]),
+    "defaulted type, with an allocated nodePort": (
+        dict(cluster_a=lambda o: (web(o)["spec"].update({"type": "NodePort"}),
+                                  web(o)["spec"]["ports"][0].update({"nodePort": 30080}))),
+        [("cluster-a", "spec-drift", "shop/web", "spec.type", "ClusterIP", "NodePort")]),
+    "port number (parity)": (dict(cluster_b=lambda o: web(o)["spec"]["ports"][0].update({"port": 8080})),
+                             [("cluster-b", "parity", "shop/web", "spec.ports", ["http 80/TCP"], ["http 8080/TCP"]),
+                              ("cluster-b", "spec-drift", "shop/web", "spec.ports[0].port", 80, 8080)]),
+    "cilium-config cluster-id": (dict(cluster_c=lambda o: find(o, "ConfigMap", "kube-system", "cilium-config")
+                                      ["data"].update({"cluster-id": "7"})),
+                                 [("cluster-c", "cilium-config", "kube-system/cilium-config", "data[cluster-id]",
+                                   "3", "7")]),
+    "cilium-config cluster-name unset": (dict(cluster_a=lambda o: find(o, "ConfigMap", "kube-system", "cilium-config")
+                                              ["data"].pop("cluster-name")),
+                                         [("cluster-a", "cilium-config", "kube-system/cilium-config",
+                                           "data[cluster-name]", "cluster-a", None)]),
+    "clustermesh-apiserver missing": (dict(cluster_b=without("Service", "kube-system", "clustermesh-apiserver")),
+                                      [("cluster-b", "clustermesh-apiserver", "kube-system/clustermesh-apiserver", "",
+                                        "NodePort", None)]),
+    "clustermesh-apiserver type": (dict(cluster_c=lambda o: find(o, "Service", "kube-system", "clustermesh-apiserver")
+                                        ["spec"].update({"type": "LoadBalancer"})),
+                                   [("cluster-c", "clustermesh-apiserver", "kube-system/clustermesh-apiserver",
+                                     "spec.type", "NodePort", "LoadBalancer")]),
+}
+
+
+@pytest.mark.parametrize("changes, expected", DRIFTS.values(), ids=DRIFTS.keys())
+def test_each_drift_is_reported_and_nothing_else(mesh, changes, expected):
+    report = check(mesh, **changes)
+    assert summary(report) == expected
+    assert report.exit_code == 1
+
+
+def not_ready(service):
+    def edit(objects):
+        for o in objects:
+            if o["kind"] == "EndpointSlice" and o["metadata"]["labels"]["kubernetes.io/service-name"] == service:
+                for endpoint in o["endpoints"]:
+                    endpoint["conditions"] = {"ready": False, "serving": False, "terminating": False}
+    return edit
+
+
+def test_service_without_ready_endpoint_anywhere_leaves_its_clients_without_backends(mesh):
+    report = check(mesh, cluster_a=not_ready("checkout"), cluster_b=not_ready("checkout"))
+    assert summary(report) == [
+        ("cluster-a", "no-backends", "shop/checkout", "routing", "a backend for every port", ["9090/TCP"]),
+        ("cluster-b", "no-backends", "shop/checkout", "routing", "a backend for every port", ["9090/TCP"])]
+    assert "9090/TCP" in report.problems[0].message
+
+
+def test_no_ready_endpoint_in_one_cluster_is_fine_while_others_serve_it(mesh):
+    report = check(mesh, cluster_a=not_ready("web"))
+    assert summary(report) == []
+    views = {name: views for _, name, views in report.routes}
+    route = views["web"]["cluster-a"].frontends["80/TCP"]
+    assert route.clusters == ["cluster-b", "cluster-c"]
+
+
+def test_port_renamed_in_one_cluster_breaks_parity_and_its_routing(mesh):
+    report = check(mesh, cluster_b=lambda o: web(o)["spec"]["ports"][0].update({"name": "web"}))
+    assert summary(report) == [
+        ("cluster-b", "no-backends", "shop/web", "routing", "a backend for every port", ["80/TCP"]),
+        ("cluster-b", "parity", "shop/web", "spec.ports", ["http 80/TCP"], ["web 80/TCP"]),
+        ("cluster-b", "spec-drift", "shop/web", "spec.ports[0].name", "http", "web"),
+    ]
+
+
+def test_namespace_scoped_listing_is_a_note(mesh):
+    results = {c: observed(mesh, c, load_live(c)) for c in CLUSTERS}
+    results["cluster-a"] = dataclasses.replace(results["cluster-a"], namespaces=("kube-system", "shop"))
+    report = verify(mesh, results)
+    assert report.problems == []
+    assert report.notes == {"cluster-a": ["listing Services in every namespace is forbidden: listed kube-system, "
+                                          "shop only, so stale Services elsewhere are not checked"]}
+
+
+def test_unreadable_cilium_config_is_a_note_not_a_problem(mesh):
+    results = {c: observed(mesh, c, load_live(c), "HTTP 403 Forbidden" if c == "cluster-b" else None)
+               for c in CLUSTERS}
+    report = verify(mesh, results)
+    assert report.problems == []
+    assert report.exit_code == 0
+    assert report.notes == {"cluster-b": ["kube-system/cilium-config is not readable (HTTP 403 Forbidden): "
+                                          "cluster-name and cluster-id not checked"]}
+
+
+def test_clustermesh_apiserver_is_not_checked_when_the_spec_does_not_manage_cluster_mesh(tmp_path):
+    text = (FIXTURES / "mesh.yaml").read_text().replace(
+        "    clustermesh:\n      apiserver:\n        serviceType: NodePort\n", "")
+    spec = tmp_path / "mesh.yaml"
+    spec.write_text(text)
+    unmanaged, _ = check_file(str(spec))
+    assert unmanaged is not None and not unmanaged.cilium.managed
+    report = check(unmanaged, cluster_a=without("Service", "kube-system", "clustermesh-apiserver"))
+    assert summary(report) == []
+
+
+def test_unreachable_cluster_gives_exit_4_and_the_others_are_still_checked(mesh):
+    results = {c: observed(mesh, c, load_live(c)) for c in ("cluster-a", "cluster-b")}
+    web(list(results["cluster-b"].services))["spec"]["selector"]["app"] = "other"
+    results["cluster-c"] = Unreachable("cluster-c", "kind-c", "cannot connect")
+    report = verify(mesh, results)
+    assert report.exit_code == 4
+    assert summary(report) == [("cluster-b", "spec-drift", "shop/web", "spec.selector.app", "web", "other")]
+    assert [name for _, name, _ in report.routes] == ["web", "checkout"]
+    assert list(report.routes[0][2]) == ["cluster-a", "cluster-b"]  # only reachable clusters are observers
+
+
+# --- progress --------------------------------------------------------------------------------------
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_rewrites_one_line_per_cluster_on_a_terminal_and_erases_itself():
+    screen = Terminal()
+    progress = ProgressLines(["cluster-a", "cluster-b"], screen)
+    progress("cluster-a", "connecting")
+    progress("cluster-b", "listing")
+    progress("cluster-a", "done")
+    progress("cluster-a", "listing")  # a late update after the end is ignored
+    progress.close()
+    frames = screen.getvalue()
+    assert frames.count("\x1b[2F") == 3  # each frame after the first, and the erasing, go up two lines
+    assert "cluster-a  done" in frames and "cluster-b  listing" in frames
+    assert frames.endswith("\x1b[2F\x1b[0J")
+    assert frames.rsplit("cluster-a", 1)[1].startswith("  done")
+
+
+def test_progress_writes_nothing_when_not_a_terminal():
+    stream = io.StringIO()
+    progress = ProgressLines(["cluster-a"], stream)
+    progress("cluster-a", "connecting")
+    progress.close()
+    assert stream.getvalue() == ""
+
+
+# --- the command, against API test servers --------------------------------------------------------
+
+try:
+    from test_live import Harness  # the API test servers; kmock needs Python 3.11+
+except pytest.skip.Exception:
+    Harness = None
+
+
+@pytest.fixture
+def kube(tmp_path, monkeypatch):
+    if Harness is None:
+        pytest.skip("kmock is not installed")
+    harness = Harness(tmp_path, monkeypatch)
+    yield harness
+    harness.close()
+
+
+def run(*argv: str) -> int:
+    """`meshspec verify ARGV...`: through cli.main once verify is wired there, else the same way."""
+    parser = cli.build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    if "verify" in commands.choices:
+        return cli.main(["verify", *argv])
+    parser = argparse.ArgumentParser(prog="meshspec")
+    add_verify_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["verify", *argv])
+    try:
+        return args.run(args)
+    except cli.UsageError as exc:
+        print(f"meshspec verify: error: {exc}", file=sys.stderr)
+        return cli.EXIT_USAGE
+
+
+def healthy(kube) -> dict:
+    return {c: kube.cluster(c) for c in CLUSTERS}
+
+
+def test_cli_healthy_mesh_exits_0_with_the_routing_table(kube, capsys):
+    servers = healthy(kube)
+    assert run(SPEC) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("cluster-a (context kind-a): ok\ncluster-b (context kind-b): ok\n"
+                          "cluster-c (context kind-c): ok\n\nRouting on the observed state:\nCilium 1.20.1\n")
+    assert "shop/web\n" in out and "80/TCP -> 10.1.1.5:8080 (cluster-a), 10.2.1.5:8080 (cluster-b)" in out
+    assert "NO BACKENDS" not in out
+    assert err == "verify: 3 clusters checked, 0 problems, 0 unreachable\n"  # no progress: not a terminal
+    for api in servers.values():  # one LIST per kind and the ConfigMap, nothing else, nothing written
+        assert sorted(path for _, path in api.requests()) == [
+            "/api/v1/namespaces/kube-system/configmaps/cilium-config", "/api/v1/services",
+            "/apis/discovery.k8s.io/v1/endpointslices"]
+        assert {method for method, _ in api.requests()} == {"GET"}
+
+
+def test_cli_reports_every_problem_per_cluster_in_json(kube, capsys):
+    a, b, c = (copy.deepcopy(load_live(name)) for name in CLUSTERS)
+    web(a)["metadata"]["annotations"]["service.cilium.io/global"] = "false"
+    stale_copy(b)
+    web(b)["metadata"]["labels"]["team"] = "payments"
+    find(c, "ConfigMap", "kube-system", "cilium-config")["data"]["cluster-id"] = "9"
+    c = [o for o in c if o is not web(c)]
+    for name, objects in zip(CLUSTERS, (a, b, c)):
+        kube.cluster(name, objects)
+    assert run(SPEC, "--format", "json") == 1
+    result = json.loads(capsys.readouterr().out)
+    assert result["ok"] is False
+    assert [(c["name"], c["status"]) for c in result["clusters"]] == [
+        ("cluster-a", "problems"), ("cluster-b", "problems"), ("cluster-c", "problems")]
+    assert [(p["cluster"], p["kind"], p["namespace"], p["name"], p["field"], p["expected"], p["actual"])
+            for p in result["problems"]] == [
+        ("cluster-a", "annotation-drift", "shop", "web", "metadata.annotations[service.cilium.io/global]", "true",
+         "false"),
+        ("cluster-b", "stale", "shop", "old-web", "", None, "Service"),
+        ("cluster-b", "label-drift", "shop", "web", "metadata.labels[team]", "web", "payments"),
+        ("cluster-c", "cilium-config", "kube-system", "cilium-config", "data[cluster-id]", "3", "9"),
+        ("cluster-c", "missing", "shop", "web", "", "Service", None),
+    ]
+    assert all(p["message"] for p in result["problems"])
+    assert result["unreachable"] == []
+    assert result["routing"]["cilium_version"] == "1.20.1"
+    observers = result["routing"]["services"][0]["observers"]
+    assert observers["cluster-c"] == {"exists": False}
+    assert observers["cluster-a"]["global"] is False
+
+
+def test_cli_unreachable_cluster_exits_4_and_the_others_are_reported(kube, capsys):
+    kube.cluster("cluster-a")
+    b = copy.deepcopy(load_live("cluster-b"))
+    web(b)["spec"]["selector"]["app"] = "other"
+    kube.cluster("cluster-b", b)
+    kube.dead("cluster-c")
+    assert run(SPEC) == 4
+    out, err = capsys.readouterr()
+    assert "cluster-a (context kind-a): ok\n" in out
+    assert "cluster-b (context kind-b): 1 problem\n  shop/web: spec drift: spec.selector.app is \"other\"" in out
+    assert "cluster-c (context kind-c): UNREACHABLE: cannot connect" in out
+    assert err.endswith("verify: 3 clusters checked, 1 problems, 1 unreachable\n")
+
+
+def test_cli_slow_cluster_hits_the_timeout(kube, capsys):
+    kube.cluster("cluster-a")
+    kube.cluster("cluster-b")
+    kube.cluster("cluster-c").slow("get /apis/discovery.k8s.io/v1/endpointslices")
+    started = time.monotonic()
+    assert run(SPEC, "--timeout", "1", "--format", "json") == 4
+    assert time.monotonic() - started < 4
+    result = json.loads(capsys.readouterr().out)
+    assert result["unreachable"] == [{"cluster": "cluster-c", "context": "kind-c", "reason": "no answer within 1 s"}]
+    assert result["problems"] == []
+
+
+def test_cli_no_ready_endpoint_shows_in_the_routing_table(kube, capsys):
+    for name in CLUSTERS:
+        objects = copy.deepcopy(load_live(name))
+        not_ready("checkout")(objects)
+        kube.cluster(name, objects)
+    assert run(SPEC) == 1
+    out = capsys.readouterr().out
+    assert "shop/checkout: no backends: clients in cluster-a get none for 9090/TCP" in out
+    assert "9090/TCP -> NO BACKENDS" in out
+
+
+def test_cli_dump_writes_what_simulate_reads_and_never_a_secret(kube, capsys, tmp_path):
+    servers = healthy(kube)
+    dump = tmp_path / "dump"
+    assert run(SPEC, "--dump", str(dump)) == 0
+    capsys.readouterr()
+    assert sorted(os.listdir(dump)) == list(CLUSTERS)
+    files = list(dump.glob("*/*.yaml"))
+    assert len(files) == 9
+    assert not any("Secret" in f.read_text() or "managedFields" in f.read_text() for f in files)
+    assert not any("secrets" in path for api in servers.values() for _, path in api.requests())
+    assert cli.main(["simulate", str(dump), "--format", "json"]) == 0
+    simulated = json.loads(capsys.readouterr().out)
+    assert [s["name"] for s in simulated["services"]] == ["clustermesh-apiserver", "checkout", "web"]
+
+
+def test_cli_dump_refuses_a_file(kube, capsys, tmp_path):
+    healthy(kube)
+    (tmp_path / "file").write_text("x")
+    assert run(SPEC, "--dump", str(tmp_path / "file")) == 2
+    assert "exists and is not a folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("folder", ["project", "project/stacks"])
+def test_cli_stacks_checks_only_the_clusters_they_deploy(kube, capsys, folder):
+    a, b = kube.cluster("cluster-a"), kube.cluster("cluster-b")
+    c = kube.cluster("cluster-c", [])  # would be all wrong: it must not be contacted
+    assert run(SPEC, "--stacks", str(FIXTURES / folder)) == 0
+    out = capsys.readouterr().out
+    assert "cluster-a (context kind-a): ok\ncluster-b (context kind-b): ok\n\n" in out
+    assert "cluster-c" not in out
+    assert a.requests() and b.requests() and c.requests() == []
+
+
+def test_cli_stacks_without_stacks_for_the_spec_is_a_usage_error(kube, capsys, tmp_path):
+    (tmp_path / "Pulumi.yaml").write_text("name: x\nruntime: python\n")
+    assert run(SPEC, "--stacks", str(tmp_path)) == 2
+    assert "no stack there deploys" in capsys.readouterr().err
+    assert run(SPEC, "--stacks", str(FIXTURES / "live")) == 2
+    assert "neither a Pulumi project folder nor its stackConfigDir" in capsys.readouterr().err
+
+
+def test_cli_context_overrides_the_spec(kube, capsys):
+    kube.cluster("cluster-a")
+    kube.cluster("cluster-b", context="ci-b")
+    kube.cluster("cluster-c")
+    assert run(SPEC) == 4  # the spec's kind-b is in no kubeconfig
+    assert "cluster-b (context kind-b): UNREACHABLE: kubeconfig:" in capsys.readouterr().out
+    assert run(SPEC, "--context", "cluster-b=ci-b") == 0
+    assert "cluster-b (context ci-b): ok" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--context", "cluster-x=ctx"], "unknown cluster 'cluster-x'"),
+    (["--context", "cluster-a"], "write CLUSTER=CONTEXT"),
+])
+def test_cli_bad_context_is_a_usage_error(capsys, argv, message):
+    assert run(SPEC, *argv) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["--timeout", "0"], ["--concurrency", "none"]])
+def test_cli_bad_numbers_are_usage_errors(capsys, argv):
+    with pytest.raises(SystemExit) as exc:
+        run(SPEC, *argv)
+    assert exc.value.code == 2
+
+
+def test_cli_invalid_spec_exits_1_with_its_diagnostics(tmp_path, capsys):
+    spec = tmp_path / "bad.yaml"
+    spec.write_text((FIXTURES / "mesh.yaml").read_text().replace("id: 2", "id: 1"))
+    assert run(str(spec)) == 1
+    err = capsys.readouterr().err
+    assert "bad.yaml:" in err and "error" in err and "nothing verified" in err
+
+
+def test_cli_progress_on_a_terminal(kube, capsys, monkeypatch):
+    healthy(kube)
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    assert run(SPEC) == 0
+    shown = screen.getvalue()
+    for state in ("connecting", "listing", "done"):
+        assert f"cluster-b  {state}" in shown
+    assert "\x1b[0J" in shown
