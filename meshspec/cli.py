@@ -1,6 +1,7 @@
 """The `meshspec` command: argument parsing, output and exit codes; the work happens in the modules.
 
-Exit codes: 0 success (warnings allowed), 1 invalid input, 2 usage error.
+Exit codes: 0 success (warnings allowed), 1 invalid input, 2 usage error, 3 a `diff --fail-on` condition
+matched, 4 a cluster unreachable (verify).
 Imports stay lazy so that `meshspec validate` starts fast; pulumi is never imported here.
 """
 
@@ -26,8 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     validate = commands.add_parser("validate", help="check a mesh spec and report every problem with its location")
-    validate.add_argument("spec", metavar="SPEC", help="the mesh spec (YAML)")
-    validate.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
+    validate.add_argument("specs", metavar="SPEC", nargs="+", help="mesh spec files (YAML); each is checked")
+    validate.add_argument("--format", choices=("text", "json", "github", "sarif"), default="text",
+                          help="text (default), json, github (workflow annotations) or sarif (2.1.0)")
     validate.set_defaults(run=cmd_validate)
 
     render = commands.add_parser("render", help="validate, then write one folder of manifests per cluster")
@@ -57,22 +59,29 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
     simulate.set_defaults(run=cmd_simulate)
 
+    from .diff import add_diff_parser
     from .verify import add_verify_parser  # light: the Kubernetes client is imported only when verify runs
 
+    add_diff_parser(commands)
     add_verify_parser(commands)
     return parser
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from . import __version__
     from .diagnostics import has_errors, summary, to_json, to_text
+    from .reports import to_github, to_sarif
 
-    mesh, diagnostics = _check(args.spec)
-    if args.format == "json":
-        sys.stdout.write(to_json(diagnostics))
-    else:
-        sys.stdout.write(to_text(diagnostics))
-        extra = f" ({len(mesh.clusters)} clusters, {len(mesh.services)} services)" if mesh else ""
-        print(summary(args.spec, diagnostics) + extra, file=sys.stderr)
+    for spec in args.specs:  # every file exists before any output, so a usage error prints nothing else
+        _require_file(spec)
+    results = [(spec, *_check(spec)) for spec in args.specs]
+    diagnostics = [d for _, _, found in results for d in found]
+    formats = {"json": to_json, "github": to_github, "sarif": lambda ds: to_sarif(ds, __version__)}
+    sys.stdout.write(formats.get(args.format, to_text)(diagnostics))
+    if args.format != "json":
+        for spec, mesh, found in results:
+            extra = f" ({len(mesh.clusters)} clusters, {len(mesh.services)} services)" if mesh else ""
+            print(summary(spec, found) + extra, file=sys.stderr)
     return EXIT_INVALID if has_errors(diagnostics) else EXIT_OK
 
 
@@ -187,12 +196,16 @@ def _parse_down(text: str, mesh):
     return Down(cluster, service or None)
 
 
-def _check(spec: str):
-    """Validate the spec, and the Pulumi stacks that deploy it, if any."""
+def _require_file(spec: str) -> None:
     if not os.path.exists(spec):
         raise UsageError(f"{spec}: no such file")
     if os.path.isdir(spec):
         raise UsageError(f"{spec} is a folder; give the mesh spec file")
+
+
+def _check(spec: str):
+    """Validate the spec, and the Pulumi stacks that deploy it, if any."""
+    _require_file(spec)
     from .diagnostics import has_errors, unique_sorted
     from .stacks import check_stack_coverage
     from .validate import check_file

@@ -1,0 +1,550 @@
+"""`meshspec diff OLD NEW`: what a spec change does, for a reviewer and for a CI gate.
+
+- Objects: per cluster, the rendered files (`output.render_files`) added, removed or changed, with a
+  unified diff and the annotation changes called out.
+- Traffic: per service and client cluster, the serving clusters before and after, in normal operation
+  and when one cluster has no ready pods, all from the routing engine through `explain`.
+- Risks: changes that can cut traffic or that Cilium cannot take in place; `--fail-on risk` gates on them.
+
+OLD and NEW are spec files or `git:REV:PATH`. `compare` is pure; `to_text`, `to_markdown` (a PR
+comment) and `to_json` format its report. Imports stay lazy: cli.build_parser imports this module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import difflib
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+
+if TYPE_CHECKING:
+    from .diagnostics import Diagnostic
+    from .explain import Explanation
+    from .model import Mesh
+
+EXIT_GATE = 3  # --fail-on matched
+GIT = "git:"
+FORMATS = ("text", "markdown", "json")
+KUSTOMIZATION = "kustomization.yaml"  # lists the other files, so it changes exactly when one is added or removed
+MARKDOWN_DIFF_BUDGET = 40_000  # characters of raw YAML diff in a PR comment (GitHub caps comments at 65,536)
+RESTART = "Cilium requires restarting every workload of a cluster whose name or ID changes"
+
+# The clusters serving one client cluster, sorted; () when none does; None when the Service does not
+# exist in that client cluster (or the cluster is not in the mesh).
+Serving = tuple[str, ...] | None
+
+
+# --- the report -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Risk:
+    code: str
+    message: str
+    service: str = ""  # namespace/name, when the risk is about one service
+    clusters: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AnnotationChange:
+    key: str
+    before: str | None  # None: not set
+    after: str | None
+
+
+@dataclass(frozen=True)
+class ObjectChange:
+    cluster: str
+    file: str  # as `meshspec render` names it: service.<namespace>.<name>.yaml, cilium-values.yaml
+    change: str  # added | removed | changed
+    diff: str  # unified diff of the rendered YAML
+    annotations: tuple[AnnotationChange, ...] = ()
+
+
+@dataclass(frozen=True)
+class FailureChange:
+    down: str  # the cluster with no ready pods
+    before: Serving
+    after: Serving
+
+
+@dataclass(frozen=True)
+class ClientChange:
+    client: str
+    before: Serving  # normal operation
+    after: Serving
+    failures: tuple[FailureChange, ...] = ()  # only the failovers that differ
+
+
+@dataclass(frozen=True)
+class ServiceTraffic:
+    service: str
+    before: Mapping[str, Serving]  # every client cluster, normal operation
+    after: Mapping[str, Serving]
+    clients: tuple[ClientChange, ...]  # only the clients for which something differs
+
+
+@dataclass(frozen=True)
+class SettingChange:
+    where: str  # "mesh" or a cluster name
+    setting: str
+    before: Any  # None: absent (an added cluster has id None before)
+    after: Any
+
+
+@dataclass(frozen=True)
+class DiffReport:
+    old: str
+    new: str
+    old_clusters: tuple[str, ...]
+    new_clusters: tuple[str, ...]
+    settings: tuple[SettingChange, ...]
+    objects: tuple[ObjectChange, ...]
+    traffic: tuple[ServiceTraffic, ...]
+    risks: tuple[Risk, ...]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.settings or self.objects or self.traffic or self.risks)
+
+    @property
+    def changed_clusters(self) -> list[str]:
+        return list(dict.fromkeys(o.cluster for o in self.objects))
+
+
+# --- comparison (pure) ------------------------------------------------------------------------------
+
+def compare(old: Mesh, new: Mesh, old_label: str = "OLD", new_label: str = "NEW") -> DiffReport:
+    from .cilium import parse_version
+    from .explain import explain
+    from .output import render_files
+
+    old_names, new_names = tuple(c.name for c in old.clusters), tuple(c.name for c in new.clusters)
+    clusters = _union(new_names, old_names)
+    before = {e.service.key: e for e in explain(old, parse_version(old.cilium.version))}
+    after = {e.service.key: e for e in explain(new, parse_version(new.cilium.version))}
+    traffic = []
+    for key in sorted(set(before) | set(after), key=lambda k: tuple(k.split("/"))):
+        service = service_traffic(key, Routes.of(before.get(key), clusters), Routes.of(after.get(key), clusters))
+        if service.clients:
+            traffic.append(service)
+    renamed = renamed_clusters(old, new)
+    risks = cluster_risks(old, new, renamed) + removal_risks(old, new, renamed) + \
+        [risk for t in traffic for risk in traffic_risks(t)]
+    return DiffReport(old_label, new_label, old_names, new_names, setting_changes(old, new),
+                      object_changes(render_files(old), render_files(new), clusters), tuple(traffic), tuple(risks))
+
+
+@dataclass(frozen=True)
+class Routes:
+    """One service on one side of the diff, from explain(): each client's serving clusters in normal
+    operation, and per cluster running its pods, the clients whose serving clusters change beyond
+    losing that cluster when it has no ready pods (their failover)."""
+
+    normal: Mapping[str, Serving]
+    failovers: Mapping[str, Mapping[str, Serving]] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def of(cls, e: Explanation | None, clients: Iterable[str]) -> Routes:
+        """None: the service does not exist on this side."""
+        if e is None:
+            return cls(dict.fromkeys(clients))
+        return cls({c: _serving(e.normal.get(c)) for c in clients},
+                      {down: {c: _serving(s) for c, s in changed.items()} for down, changed in e.failures.items()})
+
+    def under(self, down: str, client: str) -> Serving:
+        """The client's serving clusters when `down` has no ready pods. A client explain() does not list
+        keeps the rest of its serving clusters (the contract of SpecRouting.failure_effects)."""
+        listed = self.failovers.get(down, {})
+        if client in listed:
+            return listed[client]
+        serving = self.normal[client]
+        return None if serving is None else tuple(c for c in serving if c != down)
+
+
+def service_traffic(key: str, before: Routes, after: Routes) -> ServiceTraffic:
+    downs = _union(after.failovers, before.failovers)
+    rows = []
+    for client, was in before.normal.items():
+        now = after.normal[client]
+        failures: tuple[FailureChange, ...] = ()
+        if was is not None and now is not None:  # a Service added or removed here says it all
+            # Only failovers that change: losing a cluster the normal column already shows is not news.
+            failures = tuple(FailureChange(d, b, a) for d in downs
+                             if client in before.failovers.get(d, {}) or client in after.failovers.get(d, {})
+                             if (b := before.under(d, client)) != (a := after.under(d, client)))
+        if was != now or failures:
+            rows.append(ClientChange(client, was, now, failures))
+    return ServiceTraffic(key, dict(before.normal), dict(after.normal), tuple(rows))
+
+
+def traffic_risks(t: ServiceTraffic) -> list[Risk]:
+    risks = []
+    for row in t.clients:
+        if row.before and row.after == ():
+            risks.append(Risk("no-backends", f"{row.client} loses every backend of {t.service}: served by "
+                              f"{_names(row.before)} before this change, by no cluster after it.",
+                              t.service, (row.client,)))
+        elif row.after:  # an empty `after` is the risk above; a removed Service is service-removed
+            # A client left with nothing is always a listed failover, so row.failures has every such case.
+            lost = [f for f in row.failures if f.before and f.after == ()]
+            if lost:
+                when = "; or when ".join(f"{f.down} has no ready pods (before this change: {_names(f.before)})"
+                                         for f in lost)
+                risks.append(Risk("failover-lost", f"{row.client} is left with no backend of {t.service} when "
+                                  f"{when}.", t.service, (row.client,)))
+    return risks
+
+
+def renamed_clusters(old: Mesh, new: Mesh) -> dict[str, str]:
+    """Old name -> new name, for a cluster that left under one name while one with its ID arrived."""
+    old_names, new_names = {c.name for c in old.clusters}, {c.name for c in new.clusters}
+    new_by_id = {c.id: c.name for c in new.clusters}
+    return {c.name: new_by_id[c.id] for c in old.clusters
+            if c.name not in new_names and c.id in new_by_id and new_by_id[c.id] not in old_names}
+
+
+def cluster_risks(old: Mesh, new: Mesh, renamed: Mapping[str, str]) -> list[Risk]:
+    risks = []
+    new_ids = {c.name: c.id for c in new.clusters}
+    for c in old.clusters:
+        if c.name in renamed:
+            risks.append(Risk("cluster-renamed", f"cluster {c.name} (id {c.id}) is renamed {renamed[c.name]}: "
+                              f"{RESTART}.", clusters=(c.name, renamed[c.name])))
+        elif c.name in new_ids and new_ids[c.name] != c.id:
+            risks.append(Risk("cluster-id-changed", f"cluster {c.name} changes id {c.id} -> {new_ids[c.name]}: "
+                              f"{RESTART}.", clusters=(c.name,)))
+    was, now = old.cilium.max_connected_clusters, new.cilium.max_connected_clusters
+    if was != now:
+        risks.append(Risk("max-connected-clusters", f"maxConnectedClusters changes {was} -> {now}: Cilium cannot "
+                          "change it after installation, and every cluster of a mesh must use the same value; "
+                          "each cluster has to be reinstalled."))
+    return risks
+
+
+def removal_risks(old: Mesh, new: Mesh, renamed: Mapping[str, str]) -> list[Risk]:
+    kept = {s.key: s for s in new.services}
+    risks = []
+    for service in sorted(old.services, key=lambda s: (s.namespace, s.name)):
+        now = kept.get(service.key)
+        gone = tuple(c for c in service.placements if now is None or renamed.get(c, c) not in now.placements)
+        if gone:
+            risks.append(Risk("service-removed", f"{service.key} no longer exists in {', '.join(gone)}, where it "
+                              "did: clients there cannot reach it any more, and deploying deletes it.",
+                              service.key, gone))
+    return risks
+
+
+# Model fields -> how the spec writes them.
+_CILIUM_SETTINGS = {"managed": "cilium (Cluster Mesh set up by meshspec)", "version": "cilium.version",
+                    "namespace": "cilium.namespace", "install": "cilium.install",
+                    "service_type": "cilium.clustermesh.apiserver.serviceType",
+                    "node_port": "cilium.clustermesh.apiserver.nodePort",
+                    "max_connected_clusters": "cilium.clustermesh.maxConnectedClusters", "values": "cilium.values"}
+_CLUSTER_SETTINGS = {"id": "id", "context": "context", "pod_cidrs": "podCIDRs", "mesh_address": "clustermesh.address",
+                     "mesh_port": "clustermesh.port"}
+
+
+def setting_changes(old: Mesh, new: Mesh) -> tuple[SettingChange, ...]:
+    """Mesh and cluster settings that differ, including those no rendered file shows (contexts)."""
+    changes = [SettingChange("mesh", "metadata.name", old.name, new.name)]
+    changes += [SettingChange("mesh", name, getattr(old.cilium, field), getattr(new.cilium, field))
+                for field, name in _CILIUM_SETTINGS.items()]
+    was, now = {c.name: c for c in old.clusters}, {c.name: c for c in new.clusters}
+    for cluster in _union(now, was):
+        a, b = was.get(cluster), now.get(cluster)
+        if a is None or b is None:  # added or removed
+            changes.append(SettingChange(cluster, "id", a.id if a else None, b.id if b else None))
+            continue
+        changes += [SettingChange(cluster, name, getattr(a, field), getattr(b, field))
+                    for field, name in _CLUSTER_SETTINGS.items()]
+    return tuple(c for c in changes if c.before != c.after)
+
+
+def object_changes(old_files: Mapping[str, Mapping[str, bytes]], new_files: Mapping[str, Mapping[str, bytes]],
+                   clusters: Iterable[str]) -> tuple[ObjectChange, ...]:
+    result = []
+    for cluster in clusters:
+        was, now = old_files.get(cluster, {}), new_files.get(cluster, {})
+        for name in sorted((set(was) | set(now)) - {KUSTOMIZATION}):
+            a, b = was.get(name), now.get(name)
+            if a == b:
+                continue
+            change = "added" if a is None else "removed" if b is None else "changed"
+            annotations = annotation_changes(a, b) if a is not None and b is not None else ()
+            result.append(ObjectChange(cluster, name, change, unified_diff(cluster, name, a, b), annotations))
+    return tuple(result)
+
+
+def unified_diff(cluster: str, name: str, before: bytes | None, after: bytes | None) -> str:
+    a = before.decode().splitlines(keepends=True) if before is not None else []
+    b = after.decode().splitlines(keepends=True) if after is not None else []
+    return "".join(difflib.unified_diff(a, b, f"a/{cluster}/{name}" if before is not None else "/dev/null",
+                                        f"b/{cluster}/{name}" if after is not None else "/dev/null"))
+
+
+def annotation_changes(before: bytes, after: bytes) -> tuple[AnnotationChange, ...]:
+    import yaml
+
+    def annotations(content: bytes) -> dict:
+        metadata = (yaml.safe_load(content) or {}).get("metadata")
+        return (metadata.get("annotations") or {}) if isinstance(metadata, dict) else {}
+
+    a, b = annotations(before), annotations(after)
+    return tuple(AnnotationChange(k, a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k))
+
+
+def _serving(value: list[str] | None) -> Serving:
+    return None if value is None else tuple(value)
+
+
+def _union(*groups: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(x for group in groups for x in group))
+
+
+# --- formats ----------------------------------------------------------------------------------------
+
+def summary(r: DiffReport) -> str:
+    if not r.changed:
+        return "no changes"
+    line = (f"{_count(len(r.objects), 'object')} changed in {_count(len(r.changed_clusters), 'cluster')}, "
+            f"{_count(len(r.risks), 'risk')}")
+    return line + (f"; traffic changes for {_count(len(r.traffic), 'service')}" if r.traffic else "")
+
+
+def to_text(r: DiffReport) -> str:
+    lines = [f"{r.old} -> {r.new}: {summary(r)}"]
+    if r.risks:
+        lines += ["", "risks:"] + [f"  {risk.message} [{risk.code}]" for risk in r.risks]
+    if r.settings:
+        lines += ["", "mesh:"] + [f"  {_setting(s)}" for s in r.settings]
+    if r.objects:
+        lines += ["", "objects:"]
+        for o in r.objects:
+            lines.append(f"  {o.cluster}: {o.change} {o.file}")
+            lines += [f"    annotation {a.key}: {_value(a.before)} -> {_value(a.after)}" for a in o.annotations]
+    if r.traffic:
+        lines += ["", "traffic (client cluster: serving clusters before -> after):"]
+        for t in r.traffic:
+            lines.append(f"  {t.service}")
+            for row in t.clients:
+                now = f"{_names(row.before)} -> {_names(row.after)}" if row.before != row.after \
+                    else f"{_names(row.before)} (unchanged)"
+                lines.append(f"    {row.client}: {now}")
+                lines += [f"      if {f.down} has no ready pods: {_names(f.before)} -> {_names(f.after)}"
+                          for f in row.failures]
+    if r.objects:
+        lines += ["", "rendered YAML:", "".join(o.diff for o in r.objects).rstrip("\n")]
+    return "\n".join(lines) + "\n"
+
+
+def to_json(r: DiffReport) -> str:
+    doc = {
+        "old": r.old, "new": r.new,
+        "summary": {"changed": r.changed, "objects": len(r.objects), "clusters": len(r.changed_clusters),
+                    "risks": len(r.risks), "services": len(r.traffic)},
+        "risks": [dataclasses.asdict(x) for x in r.risks],
+        "settings": [dataclasses.asdict(x) for x in r.settings],
+        "objects": [dataclasses.asdict(x) for x in r.objects],
+        "traffic": [dataclasses.asdict(x) for x in r.traffic],
+    }
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def to_markdown(r: DiffReport) -> str:
+    head = f"**meshspec diff** `{r.old}` → `{r.new}`: {summary(r)}"
+    if not r.changed:
+        return head + "\n"
+    out = [head, ""]
+    if r.risks:
+        out += ["#### Risks", ""] + [f"- :warning: `{risk.code}`: {_md(risk.message)}" for risk in r.risks] + [""]
+    if r.settings:
+        out += ["#### Mesh", ""] + [f"- {_md(_setting(s))}" for s in r.settings] + [""]
+    for t in r.traffic:
+        out += [f"#### Traffic: `{t.service}`", "",
+                "| client cluster | before | after | when one cluster has no ready pods |", "|---|---|---|---|"]
+        for row in t.clients:
+            failures = "<br>".join(f"{f.down} down: {_md_names(f.before)} → {_md_names(f.after)}"
+                                   for f in row.failures)
+            out.append(f"| {row.client} | {_md_names(row.before)} | {_md_names(row.after)} | {failures} |")
+        out += ["", _fence(mermaid(t, r.old_clusters, r.new_clusters), "mermaid"), "",
+                "<sub>client → serving cluster; ==> new, -.-> gone; red: no backends; dashed: no Service there"
+                "</sub>", ""]
+    if r.objects:
+        out += ["#### Objects", "", "| cluster | file | change | annotations |", "|---|---|---|---|"]
+        for o in r.objects:
+            notes = "<br>".join(f"`{a.key}`: {_md_value(a.before)} → {_md_value(a.after)}" for a in o.annotations)
+            out.append(f"| {o.cluster} | `{o.file}` | {o.change} | {notes} |")
+        out += ["", *_details(r.objects)]
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def mermaid(t: ServiceTraffic, old_clusters: Iterable[str], new_clusters: Iterable[str]) -> str:
+    """Before and after side by side: an arrow from each client cluster to each cluster serving it."""
+    edges = [{(c, s) for c, served in side.items() for s in served or ()} for side in (t.before, t.after)]
+    lines = ["flowchart LR"]
+    classes: dict[str, list[str]] = {"nobackends": [], "absent": []}
+    sides = (("old", "before", old_clusters, t.before), ("new", "after", new_clusters, t.after))
+    for i, (side, label, clusters, serving) in enumerate(sides):
+        lines.append(f"  subgraph {side} [{label}]")
+        for cluster in clusters:
+            lines.append(f'    {_node(side, cluster)}["{cluster}"]')
+            if serving.get(cluster) is None:
+                classes["absent"].append(_node(side, cluster))
+            elif not serving[cluster]:
+                classes["nobackends"].append(_node(side, cluster))
+        only_here = "-.->" if i == 0 else "==>"  # an arrow that goes away is dotted, one that appears thick
+        lines += [f"    {_node(side, client)} {'-->' if (client, server) in edges[1 - i] else only_here} "
+                  f"{_node(side, server)}" for client, server in sorted(edges[i])]
+        lines.append("  end")
+    lines += ["  classDef nobackends fill:#fdd,stroke:#c00,color:#900",
+              "  classDef absent stroke-dasharray:4 4,color:#888"]
+    lines += [f"  class {','.join(nodes)} {name}" for name, nodes in classes.items() if nodes]
+    return "\n".join(lines)
+
+
+def _node(side: str, cluster: str) -> str:
+    return f"{side}_{cluster.replace('-', '_')}"  # unique: Cilium cluster names have no '_'
+
+
+def _details(objects: Iterable[ObjectChange]) -> list[str]:
+    objects = list(objects)
+    shown, size = [], 0
+    for o in objects:
+        if shown and size + len(o.diff) > MARKDOWN_DIFF_BUDGET:
+            break
+        shown.append(o)
+        size += len(o.diff)
+    body = "".join(o.diff for o in shown).rstrip("\n")
+    more = len(objects) - len(shown)
+    note = [f"{more} more files not shown: run `meshspec diff` locally for the full diff.", ""] if more else []
+    return [f"<details><summary>Rendered YAML diff ({_count(len(objects), 'file')})</summary>", "",
+            _fence(body, "diff"), "", *note, "</details>"]
+
+
+def _fence(text: str, lang: str) -> str:
+    longest = max((len(run) for run in re.findall("`+", text)), default=0)
+    ticks = "`" * max(3, longest + 1)
+    return f"{ticks}{lang}\n{text}\n{ticks}"
+
+
+def _names(serving: Serving) -> str:
+    return "no Service" if serving is None else ", ".join(serving) or "NO BACKENDS"
+
+
+def _md_names(serving: Serving) -> str:
+    return "—" if serving is None else ", ".join(serving) or "**none**"
+
+
+def _value(value: Any) -> str:
+    return "(unset)" if value is None else json.dumps(value)
+
+
+def _md_value(value: str | None) -> str:
+    return "—" if value is None else "`" + _md(json.dumps(value)).replace("`", "'") + "`"
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _setting(s: SettingChange) -> str:
+    if s.setting == "id" and s.before is None:
+        return f"cluster {s.where} added (id {s.after})"
+    if s.setting == "id" and s.after is None:
+        return f"cluster {s.where} removed (id {s.before})"
+    return f"{s.where}: {s.setting} {_value(s.before)} -> {_value(s.after)}"
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+RENDERERS: dict[str, Callable[[DiffReport], str]] = {"text": to_text, "markdown": to_markdown, "json": to_json}
+
+
+# --- loading and the command ------------------------------------------------------------------------
+
+def load_spec(ref: str) -> tuple[Mesh | None, list[Diagnostic]]:
+    """A spec file, validated as the other commands do it (with the Pulumi stacks deploying it), or a
+    spec at a git revision, validated alone (the stacks at that revision are not checked out)."""
+    from .cli import _check
+
+    if not ref.startswith(GIT):
+        return _check(ref)
+    return check_blob(git_show(ref), ref)
+
+
+def git_show(ref: str) -> bytes:
+    """The content of `git show REV:PATH` for ref `git:REV:PATH`, run in the current directory."""
+    from .cli import UsageError
+
+    rev, sep, path = ref[len(GIT):].partition(":")
+    if not (rev and sep and path) or rev.startswith("-"):
+        raise UsageError(f"{ref}: write git:REV:PATH, e.g. git:origin/main:examples/mesh.yaml")
+    try:
+        done = subprocess.run(["git", "show", "--no-textconv", f"{rev}:{path}"], capture_output=True)
+    except OSError as exc:
+        raise UsageError(f"{ref}: cannot run git: {exc.strerror}") from None
+    if done.returncode != 0:
+        message = done.stderr.decode(errors="replace").strip() or f"git show exited with {done.returncode}"
+        raise UsageError(f"{ref}: {message}")
+    if done.stdout.startswith(f"tree {rev}:".encode()):  # how git show prints a folder
+        raise UsageError(f"{ref} is a folder; give the mesh spec file")
+    return done.stdout
+
+
+def check_blob(content: bytes, label: str) -> tuple[Mesh | None, list[Diagnostic]]:
+    """check_file on content that is not in a file, with diagnostics naming `label`. validate has no
+    from-text entry point, and going through a file keeps load_file's refusals (size, UTF-8, exactly
+    one mapping) identical rather than copied."""
+    from .validate import check_file
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "spec.yaml")
+        with open(path, "wb") as fh:
+            fh.write(content)
+        mesh, diagnostics = check_file(path)
+    return mesh, [dataclasses.replace(d, file=label) for d in diagnostics]
+
+
+def add_diff_parser(commands: Any) -> argparse.ArgumentParser:
+    """Register `meshspec diff` on build_parser's subparsers."""
+    parser = commands.add_parser(
+        "diff", help="what a spec change does: objects per cluster, traffic before and after, risks",
+        description="Compare two mesh specs. OLD and NEW are spec files, or git:REV:PATH (read with "
+                    "`git show REV:PATH`, e.g. git:origin/main:examples/mesh.yaml). Exit codes: 0 compared, "
+                    "1 a spec is invalid, 2 usage error, 3 --fail-on matched.")
+    parser.add_argument("old", metavar="OLD", help="the spec before the change: a file, or git:REV:PATH")
+    parser.add_argument("new", metavar="NEW", help="the spec after the change: a file, or git:REV:PATH")
+    parser.add_argument("--format", choices=FORMATS, default="text",
+                        help="text (default), markdown (a pull-request comment) or json")
+    parser.add_argument("--fail-on", choices=("risk", "change"), default=None,
+                        help=f"exit {EXIT_GATE} when there is a risk, or when anything differs")
+    parser.set_defaults(run=cmd_diff)
+    return parser
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .cli import EXIT_INVALID, EXIT_OK
+    from .diagnostics import summary as diagnostics_summary, to_text as diagnostics_text
+
+    loaded = [(ref, *load_spec(ref)) for ref in (args.old, args.new)]
+    invalid = [(ref, diagnostics) for ref, mesh, diagnostics in loaded if mesh is None]
+    for ref, diagnostics in invalid:
+        sys.stderr.write(diagnostics_text(diagnostics))
+        print(diagnostics_summary(ref, diagnostics) + "; nothing compared", file=sys.stderr)
+    if invalid:
+        return EXIT_INVALID
+    report = compare(loaded[0][1], loaded[1][1], args.old, args.new)
+    sys.stdout.write(RENDERERS[args.format](report))
+    if (args.fail_on == "risk" and report.risks) or (args.fail_on == "change" and report.changed):
+        print(f"meshspec diff: --fail-on {args.fail_on}: {summary(report)}", file=sys.stderr)
+        return EXIT_GATE
+    return EXIT_OK
