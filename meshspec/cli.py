@@ -86,14 +86,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_stacks(args: argparse.Namespace) -> int:
-    from .diagnostics import summary, to_text
+    from .diagnostics import to_text
     from .load import LoadError
     from .stacks import find_project, format_report, plan_stacks, spec_path_in_project, stack_config_dir, write_stacks
 
-    mesh, diagnostics = _check(args.spec)
-    sys.stderr.write(to_text(diagnostics))
+    mesh, _ = checked_mesh(args.spec, "no stack files written")
     if mesh is None:
-        print(summary(args.spec, diagnostics) + "; no stack files written", file=sys.stderr)
         return EXIT_INVALID
     project = find_project(os.path.dirname(os.path.abspath(args.spec)))
     if project is None:
@@ -114,13 +112,10 @@ def cmd_stacks(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from .diagnostics import summary, to_text
     from .output import render_files, write_tree
 
-    mesh, diagnostics = _check(args.spec)
-    sys.stderr.write(to_text(diagnostics))
+    mesh, _ = checked_mesh(args.spec, "nothing rendered")
     if mesh is None:
-        print(summary(args.spec, diagnostics) + "; nothing rendered", file=sys.stderr)
         return EXIT_INVALID
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         raise UsageError(f"{args.out} exists and is not a folder")
@@ -132,14 +127,11 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     from .cilium import parse_version
-    from .diagnostics import summary, to_text
     from .explain import explain
     from .present import explain_json, explain_text
 
-    mesh, diagnostics = _check(args.spec)
+    mesh, _ = checked_mesh(args.spec, "nothing explained")
     if mesh is None:
-        sys.stderr.write(to_text(diagnostics))
-        print(summary(args.spec, diagnostics), file=sys.stderr)
         return EXIT_INVALID
     down = [_parse_down(text, mesh) for text in args.down]
     explanations = explain(mesh, parse_version(mesh.cilium.version), down)
@@ -194,6 +186,18 @@ def _parse_down(text: str, mesh):
     if service and service not in [s.key for s in mesh.services]:
         raise UsageError(f"--down {text}: the spec has no service {service!r} (write NAMESPACE/NAME)")
     return Down(cluster, service or None)
+
+
+def checked_mesh(spec: str, nothing_done: str):
+    """(Mesh, diagnostics) with the diagnostics printed to stderr; the Mesh is None when the spec is
+    invalid, and then the summary says what was not done."""
+    from .diagnostics import summary, to_text
+
+    mesh, diagnostics = _check(spec)
+    sys.stderr.write(to_text(diagnostics))
+    if mesh is None:
+        print(f"{summary(spec, diagnostics)}; {nothing_done}", file=sys.stderr)
+    return mesh, diagnostics
 
 
 def _require_file(spec: str) -> None:

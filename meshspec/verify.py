@@ -374,14 +374,12 @@ def add_verify_parser(commands: Any) -> None:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from .cli import UsageError, _check
-    from .diagnostics import summary, to_text
+    from .cli import UsageError, checked_mesh
+    from .diagnostics import to_text
     from .live import observe_all, write_dump
 
-    mesh, diagnostics = _check(args.spec)
-    sys.stderr.write(to_text(diagnostics))
+    mesh, diagnostics = checked_mesh(args.spec, "nothing verified")
     if mesh is None:
-        print(summary(args.spec, diagnostics) + "; nothing verified", file=sys.stderr)
         return EXIT_PROBLEMS
     if args.dump and os.path.exists(args.dump) and not os.path.isdir(args.dump):
         raise UsageError(f"--dump {args.dump}: exists and is not a folder")
