@@ -17,10 +17,12 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from .diagnostics import Diagnostic, Path, format_path, unique_sorted
-from .load import Document, LoadError, load_documents, read_text
+from .load import Document, LoadError, load_documents, load_json_fast, read_text
 from .routing import ClusterService, Endpoint, EndpointSlice, Port
 from .validate import Checker, check_cluster_name
 
+# A `kubectl get svc,endpointslices -A -o json` dump of a cluster with ~1,000 Services is ~4.2 MB.
+MAX_STATE_FILE_BYTES = 256 * 1024 * 1024
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"  # how an EndpointSlice names its Service
 EXTENSIONS = (".yaml", ".yml", ".json")
 PROTOCOLS = ("TCP", "UDP", "SCTP")
@@ -251,27 +253,20 @@ def _load_cluster(folder: str, cluster: str, diagnostics: list[Diagnostic]) -> d
     services: dict[tuple[str, str], ClusterService] = {}
     slices: dict[tuple[str, str], tuple[NamedSlice, Document, Path]] = {}
     for file in _files(folder, diagnostics):
-        try:
-            docs = load_documents(read_text(file), file)
-        except LoadError as exc:
-            diagnostics.append(exc.diagnostic)
-            continue
-        for doc in docs:
-            for at, kind, obj in _objects(doc, diagnostics):
-                report = _reporter(doc, at, diagnostics)
-                item = parse_service(obj, report) if kind == "Service" else parse_slice(obj, report)
-                if not item.name:
-                    continue
-                key = (item.namespace, item.name)
-                if (kind,) + key in first:
-                    report(f"duplicate-{kind.lower()}", ("metadata", "name"), f"{kind} {key[0]}/{key[1]} is "
-                           f"already defined at {first[(kind,) + key]}; a cluster holds one {kind} of a name.")
-                    continue
-                first[(kind,) + key] = f"{file}:{doc.position(at + ('metadata', 'name')).line}"
-                if isinstance(item, ClusterService):
-                    services[key] = item
-                else:
-                    slices[key] = (item, doc, at)
+        for kind, item, doc, at in _read_file(file, diagnostics):
+            key = (item.namespace, item.name)
+            if (kind,) + key in first:
+                doc = _positioned(doc)
+                _reporter(doc, at, diagnostics)(
+                    f"duplicate-{kind.lower()}", ("metadata", "name"), f"{kind} {key[0]}/{key[1]} is already "
+                    f"defined at {first[(kind,) + key]}; a cluster holds one {kind} of a name.")
+                continue
+            first[(kind,) + key] = f"{file}:{_positioned(doc).position(at + ('metadata', 'name')).line}" \
+                if doc.positioned else file
+            if isinstance(item, ClusterService):
+                services[key] = item
+            else:
+                slices[key] = (item, doc, at)
     owned: dict[tuple[str, str], list[EndpointSlice]] = {}
     for (namespace, name), (es, doc, at) in sorted(slices.items()):
         if es.service is not None and (namespace, es.service) in services:
@@ -280,10 +275,49 @@ def _load_cluster(folder: str, cluster: str, diagnostics: list[Diagnostic]) -> d
             # Without its Service the slice feeds no frontend, and Cilium exports nothing for it.
             why = (f"is labelled for Service {namespace}/{es.service}, which is not in cluster {cluster!r}"
                    if es.service is not None else f"has no '{SERVICE_NAME_LABEL}' label, so it belongs to no Service")
-            diagnostics.append(doc.diagnostic("warning", "orphan-endpointslice",
-                                              at + ("metadata", "labels", SERVICE_NAME_LABEL),
-                                              f"EndpointSlice {namespace}/{name} {why}; it is ignored."))
+            diagnostics.append(_positioned(doc).diagnostic(
+                "warning", "orphan-endpointslice", at + ("metadata", "labels", SERVICE_NAME_LABEL),
+                f"EndpointSlice {namespace}/{name} {why}; it is ignored."))
     return {key: replace(svc, slices=tuple(owned.get(key, ()))) for key, svc in sorted(services.items())}
+
+
+Item = tuple[str, Any, Document, Path]  # (kind, ClusterService | NamedSlice, its document, its path there)
+
+
+def _read_file(file: str, diagnostics: list[Diagnostic]) -> list[Item]:
+    """The Services and EndpointSlices of one file. JSON (what `kubectl -o json` dumps at scale) is read
+    without positions first; only a file with a problem is read again to locate it."""
+    try:
+        text = read_text(file, MAX_STATE_FILE_BYTES)
+        docs = load_json_fast(text, file) if file.lower().endswith(".json") else None
+        if docs is not None:
+            found: list[Diagnostic] = []
+            items = _parse_docs(docs, found)
+            if not found:
+                return items
+        docs = load_documents(text, file)
+    except LoadError as exc:
+        diagnostics.append(exc.diagnostic)
+        return []
+    return _parse_docs(docs, diagnostics)
+
+
+def _parse_docs(docs: list[Document], diagnostics: list[Diagnostic]) -> list[Item]:
+    items = []
+    for doc in docs:
+        for at, kind, obj in _objects(doc, diagnostics):
+            report = _reporter(doc, at, diagnostics)
+            item = parse_service(obj, report) if kind == "Service" else parse_slice(obj, report)
+            if item.name:
+                items.append((kind, item, doc, at))
+    return items
+
+
+def _positioned(doc: Document) -> Document:
+    """The same document read with positions (for a problem found only after a fast read)."""
+    if doc.positioned:
+        return doc
+    return load_documents(read_text(doc.file, MAX_STATE_FILE_BYTES), doc.file)[0]
 
 
 def _files(folder: str, diagnostics: list[Diagnostic]) -> list[str]:

@@ -234,7 +234,10 @@ def test_bad_cluster_folder_name_is_an_error_at_the_folder(state_dir, tmp_path):
     assert state.clusters == ("Cluster_A", "default")  # still read, so every problem shows in one pass
 
 
-def test_unreadable_files_are_reported_and_the_others_still_read(state_dir):
+def test_unreadable_files_are_reported_and_the_others_still_read(state_dir, monkeypatch):
+    import meshspec.state
+
+    monkeypatch.setattr(meshspec.state, "MAX_STATE_FILE_BYTES", MAX_BYTES)  # the real cap is 256 MiB
     state, diagnostics = state_dir({
         "c1/a-syntax.yaml": "apiVersion: v1\nkind: Service\nmetadata: {name: [x\n",
         "c1/b-encoding.yaml": b"apiVersion: v1\nkind: Service\nmetadata: {name: \xff}\n",
@@ -456,3 +459,46 @@ def test_cluster_service_fails_only_with_value_error():
             assert isinstance(cluster_service(service, slices), ClusterService)
         except ValueError:
             pass
+
+
+# --- JSON read fast, located when something is wrong ------------------------------------------------
+
+JSON_DUMP = """\
+{
+  "apiVersion": "v1",
+  "kind": "List",
+  "items": [
+    {"apiVersion": "v1", "kind": "Service",
+     "metadata": {"name": "web", "namespace": "shop"},
+     "spec": {"ports": [{"name": "http", "port": PORT}]}},
+    {"apiVersion": "v1", "kind": "Service",
+     "metadata": {"name": "api", "namespace": "shop"},
+     "spec": {"ports": [{"port": 81}]}}
+  ]
+}
+"""
+
+
+def test_a_good_json_dump_reads_the_same_as_yaml(state_dir):
+    state, diagnostics = state_dir({"c1/dump.json": JSON_DUMP.replace("PORT", "80")})
+    assert diagnostics == []
+    assert [p.port for p in state.services["shop", "web"]["c1"].ports] == [80]
+
+
+def test_a_problem_in_a_json_dump_is_still_located(state_dir):
+    _, diagnostics = state_dir({"c1/dump.json": JSON_DUMP.replace("PORT", '"eighty"')})
+    assert located(diagnostics) == [("error", "wrong-type", "dump.json", 7, 50)]
+
+
+def test_duplicate_keys_in_json_are_located(state_dir):
+    text = JSON_DUMP.replace("PORT", "80").replace('"name": "api",', '"name": "api", "name": "api2",')
+    _, diagnostics = state_dir({"c1/dump.json": text})
+    assert [(d.code, d.line) for d in diagnostics] == [("duplicate-key", 9)]
+
+
+def test_a_duplicate_across_json_files_points_at_the_second(state_dir):
+    _, diagnostics = state_dir({"c1/a.json": JSON_DUMP.replace("PORT", "80"),
+                                "c1/b.json": JSON_DUMP.replace("PORT", "80")})
+    assert [(d.code, os.path.basename(d.file), d.line) for d in diagnostics] == [
+        ("duplicate-service", "b.json", 6), ("duplicate-service", "b.json", 9)]
+    assert "already defined at" in diagnostics[0].message and "a.json" in diagnostics[0].message
