@@ -6,6 +6,7 @@ numbers in the comments), which cites Cilium's source.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Mapping
@@ -33,16 +34,16 @@ class CiliumVersion:
     def __str__(self) -> str:
         return f"{self.major}.{self.minor}" + (f".{self.patch}" if self.patch is not None else "")
 
-    @property
+    @functools.cached_property  # asked for every backend: computed once per version
     def minor_version(self) -> tuple[int, int]:
         return (self.major, self.minor)
 
-    @property
+    @functools.cached_property
     def statedb_lb(self) -> bool:
         """1.18 replaced pkg/service with the statedb load balancer (section 3, "LB")."""
         return self.minor_version >= (1, 18)
 
-    @property
+    @functools.cached_property
     def invalid_affinity_drops_remote(self) -> bool:
         """#46623: on the 1.18 load balancer an affinity value other than local/remote (including the
         documented "none") kept the raw string and dropped every remote backend. PR #46635 fixed it in

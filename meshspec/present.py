@@ -19,7 +19,7 @@ def explain_json(explanations: Iterable[Explanation]) -> str:
         observers = {cluster: {"exists": False} if serving is None else {"exists": True, "backends": serving}
                      for cluster, serving in e.normal.items()}
         services.append({"namespace": e.service.namespace, "name": e.service.name, "observers": observers})
-    return json.dumps({"services": services}, indent=2) + "\n"
+    return json.dumps({"services": services}, separators=(",", ":")) + "\n"
 
 
 def explain_text(explanations: Iterable[Explanation], clusters: Sequence[str]) -> str:
@@ -54,10 +54,12 @@ def _matrix(serving: Mapping[str, list[str] | None], clusters: Sequence[str]) ->
     label = max(len(corner), *(len(c) for c in clusters))
     width = max(len(c) for c in clusters)
     rows = ["  " + corner.ljust(label + 2) + "  ".join(c.ljust(width) for c in clusters).rstrip()]
+    padded = {mark: mark.ljust(width) for mark in "-x."}
     for client, served in serving.items():
-        marks = ["-" if served is None else "x" if c in served else "." for c in clusters]
+        serves = set(served or ())
+        marks = [padded["-" if served is None else "x" if c in serves else "."] for c in clusters]
         suffix = f"  {NONE}" if served == [] else ""
-        rows.append(("  " + client.ljust(label + 2) + "  ".join(m.ljust(width) for m in marks)).rstrip() + suffix)
+        rows.append(("  " + client.ljust(label + 2) + "  ".join(marks)).rstrip() + suffix)
     return rows
 
 
@@ -74,14 +76,15 @@ def observer_json(view: ObserverView) -> dict[str, Any]:
         return {"exists": False}
     flags = view.flags
     return {"exists": True, "global": flags.is_global, "shared": flags.shared, "affinity": flags.affinity,
-            "frontends": {key: {"backends": sorted(b.endpoint for b in route.backends)}
+            "frontends": {key: {"backends": [b.endpoint for b in route.backends]}  # sorted by endpoint
                           for key, route in view.frontends.items()}}
 
 
 def simulate_json(version: str, routes: Iterable[tuple[str, str, Mapping[str, ObserverView]]]) -> str:
     services = [{"namespace": ns, "name": name, "observers": {c: observer_json(v) for c, v in views.items()}}
                 for ns, name, views in routes]
-    return json.dumps({"cilium_version": version, "services": services}, indent=2) + "\n"
+    # Compact: json's C encoder is 6x faster than its indenting one, and simulate prints 100s of MB at scale.
+    return json.dumps({"cilium_version": version, "services": services}, separators=(",", ":")) + "\n"
 
 
 def simulate_text(version: str, routes: Iterable[tuple[str, str, Mapping[str, ObserverView]]]) -> str:

@@ -17,6 +17,7 @@ meshspec computes Cilium's behaviour.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Mapping, Sequence
 
@@ -69,7 +70,7 @@ class Backend:
     family: str
     active: bool  # False: terminating (kept for existing connections only)
 
-    @property
+    @functools.cached_property  # formatted once: simulate prints millions at scale
     def endpoint(self) -> str:
         return f"[{self.address}]:{self.port}" if self.family == "IPv6" else f"{self.address}:{self.port}"
 
