@@ -23,8 +23,9 @@ class UsageError(Exception):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="meshspec",
-        description="Cilium Cluster Mesh global services as code: validate a mesh spec and render "
-                    "identical Services for every cluster.")
+        description="Cilium Cluster Mesh global services as code: validate a mesh spec, render identical "
+                    "Services and Cilium values for every cluster, see what traffic will do, review changes and "
+                    "verify live clusters.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     validate = commands.add_parser("validate", help="check a mesh spec and report every problem with its location")
