@@ -195,7 +195,7 @@ def _state_in_process(spec: str):
 def child_state(spec: str, out: str, fmt: str) -> None:
     sys.path.insert(0, HERE)
     from generate_state import load_mesh, write_state
-    from meshspec.load import MAX_BYTES
+    from meshspec.state import MAX_STATE_FILE_BYTES as MAX_BYTES
 
     counts = write_state(load_mesh(spec), out, fmt, split="auto", max_file_bytes=MAX_BYTES)
     _emit({"state": counts, "max_bytes": MAX_BYTES})

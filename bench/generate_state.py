@@ -27,7 +27,7 @@ them by default). The output is deterministic for a given spec, format and seed.
 
 Size: in JSON (4-space indent, as kubectl prints it) a Service and its EndpointSlice take about 5 kB,
 so one cluster with 1,000 Services dumps to about 4.2-4.3 MB, just over the 4 MiB per file that
-meshspec reads (`meshspec.load.MAX_BYTES`; larger files are refused with `file-too-large`). With
+meshspec reads (`meshspec.state.MAX_STATE_FILE_BYTES`; larger files are refused with `file-too-large`). With
 `--split auto` such clusters get two files instead, services.json and endpointslices.json, as
 `kubectl get svc -A -o json` and `kubectl get endpointslices -A -o json` would write them; `--split
 always` does it for every cluster. YAML is about half the size.
@@ -252,12 +252,12 @@ def main(argv: list[str] | None = None) -> int:
                              "never (default), always, or auto: only where dump.FORMAT would be larger than "
                              "--max-file-bytes")
     parser.add_argument("--max-file-bytes", type=int, default=None, metavar="N",
-                        help="with --split auto (default: meshspec's own cap, meshspec.load.MAX_BYTES)")
+                        help="with --split auto (default: meshspec's own cap, meshspec.state.MAX_STATE_FILE_BYTES)")
     args = parser.parse_args(argv)
     if os.path.exists(args.out) and os.listdir(args.out):
         raise SystemExit(f"{args.out} exists and is not empty; give a new folder")
     if args.max_file_bytes is None:
-        from meshspec.load import MAX_BYTES
+        from meshspec.state import MAX_STATE_FILE_BYTES as MAX_BYTES
         args.max_file_bytes = MAX_BYTES
     counts = write_state(load_mesh(args.spec), args.out, args.format, args.seed, args.split, args.max_file_bytes)
     print(f"wrote {args.out}: {counts['clusters']} clusters, {counts['files']} files, {counts['services']:,} Services, "
