@@ -17,6 +17,7 @@ meshspec computes Cilium's behaviour.
 
 from __future__ import annotations
 
+import bisect
 import functools
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Mapping, Sequence
@@ -85,6 +86,7 @@ class Route:
     observer: str
     local: tuple[Backend, ...]
     remote: Mapping[str, tuple[Backend, ...]]  # cluster -> its exported backends matching this frontend
+    senders: tuple[str, ...]  # the clusters in `remote` with any backend, sorted
     skip: frozenset[str]
     use_local: bool
     use_remote: bool
@@ -104,13 +106,15 @@ class Route:
     def remote_clusters(self) -> list[str]:
         if not self.use_remote:
             return []
-        return [c for c, group in self.remote.items() if group and c not in self.skip]
+        return [c for c in self.senders if c not in self.skip]
 
     @property
     def clusters(self) -> list[str]:
         """The clusters whose backends receive new connections, sorted."""
-        local = [self.observer] if self._local_selected() else []
-        return sorted(set(local + self.remote_clusters()))
+        clusters = self.remote_clusters()  # sorted, and never the observer (it is in skip)
+        if self._local_selected():
+            bisect.insort(clusters, self.observer)
+        return clusters
 
     @property
     def backends(self) -> tuple[Backend, ...]:
@@ -205,15 +209,15 @@ class ServiceRouting:
         self.local = {c: tuple(local_backends(c, svc)) for c, svc in copies.items()}
         exports = {c: exported_backends(c, svc, self.flags[c]) for c, svc in copies.items()}
         self.exports = {c: backends for c, backends in exports.items() if backends}
-        self._matched: dict[tuple, tuple[dict[str, tuple[Backend, ...]], int]] = {}
+        self._matched: dict[tuple, tuple[dict[str, tuple[Backend, ...]], tuple[str, ...]]] = {}
 
-    def _remote(self, port: Port, families: tuple[str, ...]) -> tuple[dict[str, tuple[Backend, ...]], int]:
-        """Exported backends matching a frontend, by cluster, and how many clusters have any."""
+    def _remote(self, port: Port, families: tuple[str, ...]) -> tuple[dict[str, tuple[Backend, ...]], tuple[str, ...]]:
+        """Exported backends matching a frontend, by cluster, and the clusters with any (sorted)."""
         key = (port, families)
         if key not in self._matched:
             groups = {c: tuple(b for b in bs if matches(port, b, families, self.version))
                       for c, bs in self.exports.items()}
-            self._matched[key] = (groups, sum(1 for g in groups.values() if g))
+            self._matched[key] = (groups, tuple(sorted(c for c, g in groups.items() if g)))
         return self._matched[key]
 
     def view(self, observer: str, gone: frozenset[str] = frozenset()) -> ObserverView:
@@ -229,10 +233,10 @@ class ServiceRouting:
             for port in service.ports:
                 ours = tuple(b for b in local if matches(port, b, service.families, self.version))
                 # The local Service must itself be global to use remote backends (section 2, receive side).
-                theirs, with_any = self._remote(port, service.families) if flags.is_global else ({}, 0)
-                remote_count = with_any - sum(1 for c in skip if theirs.get(c))
+                theirs, senders = self._remote(port, service.families) if flags.is_global else ({}, ())
+                remote_count = len(senders) - sum(1 for c in skip if theirs.get(c))
                 use_local, use_remote, active_only = decide(flags, ours, remote_count > 0, self.version)
-                frontends[frontend_key(port)] = Route(observer, ours, theirs, skip, use_local, use_remote,
+                frontends[frontend_key(port)] = Route(observer, ours, theirs, senders, skip, use_local, use_remote,
                                                       active_only, remote_count)
         notes = [*_notes(flags, self.version), *self._shared_target_notes(frontends)]
         return ObserverView(True, flags, frontends, tuple(notes))
@@ -278,4 +282,6 @@ def _notes(flags: ServiceFlags, version: CiliumVersion) -> Iterable[str]:
 
 def serving_clusters(view: ObserverView) -> list[str]:
     """The clusters whose backends receive this observer's new connections, on any port."""
+    if len(view.frontends) == 1:
+        return next(iter(view.frontends.values())).clusters
     return sorted({c for route in view.frontends.values() for c in route.clusters})

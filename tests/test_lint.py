@@ -81,3 +81,27 @@ def test_affinity_none_on_118_is_safe_because_meshspec_omits_the_annotation(chec
 def test_unsupported_cilium_version_is_an_error(check):
     _, diagnostics = check(VALID_SPEC.replace("spec:\n  clusters:", "spec:\n  cilium: {version: '1.12'}\n  clusters:"))
     assert [d.code for d in diagnostics] == ["cilium-version"]
+
+
+def test_single_failure_shortcut_agrees_with_the_engine():
+    """With 3+ exporters lint skips the failure analysis; on 300 random 4-cluster services the full
+    analysis must then find nothing either."""
+    import random
+
+    from meshspec.cilium import parse_version
+    from meshspec.explain import SpecRouting
+    from meshspec.lint import _exporters
+    from meshspec.model import Cluster, Mesh, Placement, Service
+
+    rng = random.Random(11)
+    clusters = ["a", "b", "c", "d"]
+    for _ in range(300):
+        placements = {c: Placement(rng.random() < 0.9, rng.random() < 0.8, rng.choice(["local", "remote", "none"]))
+                      for c in clusters}
+        service = Service("web", "default", {"ports": [{"name": "http", "port": 80}]}, placements,
+                          backends=tuple(c for c in clusters if rng.random() < 0.8))
+        if len(_exporters(service)) < 3:
+            continue
+        mesh = Mesh("m", tuple(Cluster(c, i + 1, c) for i, c in enumerate(clusters)), (service,))
+        routing = SpecRouting(mesh, service, parse_version("1.20"))
+        assert not {c: s for c, s in routing.sole_servers().items() if s != c}
