@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import shutil
 import statistics
@@ -23,6 +22,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from machine import default_scratch_dir, describe, fs_type  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -156,39 +158,13 @@ def time_cli(args: list[str], repeat: int, expect_rc: int = 0, before=None) -> l
 # --- report -----------------------------------------------------------------------------------------
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
     import yaml
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
-    return (f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()} ({platform.python_implementation()}), "
-            f"PyYAML {yaml.__version__} (libyaml: {getattr(yaml, '__with_libyaml__', False)}), "
-            f"{platform.system()} {platform.release()}; "
-            f"temp dir {tempfile.gettempdir()} on {_fs_type(tempfile.gettempdir())}; "
-            f"load average at start {load}")
-
-
-def _fs_type(path: str) -> str:
-    best, kind = "", "?"
-    try:
-        with open("/proc/mounts") as fh:
-            for line in fh:
-                parts = line.split()
-                if len(parts) >= 3 and path.startswith(parts[1]) and len(parts[1]) > len(best):
-                    best, kind = parts[1], parts[2]
-    except OSError:
-        pass
-    return kind
+    return (describe() + f"; PyYAML {yaml.__version__} (libyaml: {getattr(yaml, '__with_libyaml__', False)}); "
+            f"temp dir {tempfile.gettempdir()} on {fs_type(tempfile.gettempdir())}")
 
 
 def _default_write_dir() -> str:
-    return "/dev/shm" if os.path.isdir("/dev/shm") and _fs_type("/dev/shm") == "tmpfs" else tempfile.gettempdir()
+    return default_scratch_dir()
 
 
 def fmt(times: list[float]) -> tuple[str, str]:
@@ -229,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     from generate import generate
 
     started = time.perf_counter()
-    info = machine() + f"; rendered trees written to {args.write_dir} ({_fs_type(args.write_dir)})"
+    info = machine() + f"; rendered trees written to {args.write_dir} ({fs_type(args.write_dir)})"
     work = tempfile.mkdtemp(prefix="meshspec-bench-")
     outs = tempfile.mkdtemp(prefix="meshspec-bench-out-", dir=args.write_dir)
     try:
@@ -302,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
                                          "build the model"),
         row("render", col["render"], f"`render_files`: {r0['distinct_contents']:,} distinct objects serialized "
                                      f"(one per Service x distinct placement), shared across {r0['files']:,} files"),
-        row("write", col["write"], f"`write_tree` into a fresh dir on {_fs_type(args.write_dir)} "
+        row("write", col["write"], f"`write_tree` into a fresh dir on {fs_type(args.write_dir)} "
                                    f"({r0['written']:,} files written)"),
         row("(bare write, same files)", col["bare_write"], "plain `open`/`write` of the same bytes and layout: "
                                                             "the file system's share of `write`; not in the total"),

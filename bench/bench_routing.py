@@ -19,7 +19,6 @@ import argparse
 import gc
 import json
 import os
-import platform
 import resource
 import shutil
 import signal
@@ -27,6 +26,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from machine import default_scratch_dir, describe, fs_type  # noqa: E402
 from typing import Any, Callable
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -247,29 +249,7 @@ def time_cli(args: list[str], repeat: int, single_above: float, timeout: float) 
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            cpu = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
-    return (f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()} "
-            f"({platform.python_implementation()}), {platform.system()} {platform.release()}; "
-            f"load average at start {load}")
-
-
-def _fs_type(path: str) -> str:
-    best, kind = "", "?"
-    try:
-        with open("/proc/mounts") as fh:
-            for line in fh:
-                parts = line.split()
-                if len(parts) >= 3 and path.startswith(parts[1]) and len(parts[1]) > len(best):
-                    best, kind = parts[1], parts[2]
-    except OSError:
-        pass
-    return kind
+    return describe()
 
 
 def spec_text(clusters: int, services: int) -> tuple[str, bool]:
@@ -292,7 +272,7 @@ def spec_text(clusters: int, services: int) -> tuple[str, bool]:
 
 
 def _default_state_parent() -> str:
-    return "/dev/shm" if os.path.isdir("/dev/shm") and _fs_type("/dev/shm") == "tmpfs" else tempfile.gettempdir()
+    return default_scratch_dir()
 
 
 PHASES = [
@@ -443,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
     child_timeout = 10 * args.phase_timeout + 300  # a safety net: the child stops its own phases
     timing = [str(args.repeat), str(args.single_above), str(args.phase_timeout)]
     started = time.perf_counter()
-    info = machine() + f"; STATE_DIRs on {_fs_type(args.state_dir)}"
+    info = machine() + f"; STATE_DIRs on {fs_type(args.state_dir)}"
     work = tempfile.mkdtemp(prefix="meshspec-bench-routing-")
     states = tempfile.mkdtemp(prefix="meshspec-bench-state-", dir=args.state_dir)
     results: dict = {}
