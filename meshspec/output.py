@@ -46,7 +46,7 @@ def render_files(mesh: Mesh) -> Files:
             if placement not in by_placement:
                 by_placement[placement] = (HEADER + to_yaml(render_service(service, placement))).encode()
             files[cluster][name] = by_placement[placement]
-    for cluster, objects in files.items():
+    for objects in files.values():
         objects[KUSTOMIZATION] = _kustomization(sorted(objects))
     if mesh.cilium.managed:  # Helm values, not a Kubernetes object: kept out of the kustomization
         for cluster in mesh.clusters:
