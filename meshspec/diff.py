@@ -16,11 +16,9 @@ import argparse
 import dataclasses
 import difflib
 import json
-import os
 import re
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
@@ -478,7 +476,9 @@ def load_spec(ref: str) -> tuple[Mesh | None, list[Diagnostic]]:
 
     if not ref.startswith(GIT):
         return _check(ref)
-    return check_blob(git_show(ref), ref)
+    from .validate import check_bytes
+
+    return check_bytes(git_show(ref), ref)
 
 
 def git_show(ref: str) -> bytes:
@@ -498,20 +498,6 @@ def git_show(ref: str) -> bytes:
     if done.stdout.startswith(f"tree {rev}:".encode()):  # how git show prints a folder
         raise UsageError(f"{ref} is a folder; give the mesh spec file")
     return done.stdout
-
-
-def check_blob(content: bytes, label: str) -> tuple[Mesh | None, list[Diagnostic]]:
-    """check_file on content that is not in a file, with diagnostics naming `label`. validate has no
-    from-text entry point, and going through a file keeps load_file's refusals (size, UTF-8, exactly
-    one mapping) identical rather than copied."""
-    from .validate import check_file
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "spec.yaml")
-        with open(path, "wb") as fh:
-            fh.write(content)
-        mesh, diagnostics = check_file(path)
-    return mesh, [dataclasses.replace(d, file=label) for d in diagnostics]
 
 
 def add_diff_parser(commands: Any) -> argparse.ArgumentParser:

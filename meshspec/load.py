@@ -82,6 +82,11 @@ def read_text(file: str, max_bytes: int = MAX_BYTES) -> str:
             raw = fh.read(max_bytes + 1)
     except OSError as exc:
         raise _fatal(file, "unreadable", f"cannot read the file: {exc.strerror}") from None
+    return decode(raw, file, max_bytes)
+
+
+def decode(raw: bytes, file: str, max_bytes: int = MAX_BYTES) -> str:
+    """Bytes from anywhere (a file, `git show`) as text, with read_text's refusals."""
     if len(raw) > max_bytes:
         raise _fatal(
             file, "file-too-large",
@@ -101,7 +106,12 @@ def read_text(file: str, max_bytes: int = MAX_BYTES) -> str:
 
 def load_file(file: str) -> Document:
     """Load a file that must hold exactly one YAML mapping (a spec)."""
-    docs = load_documents(read_text(file), file)
+    return load_spec_text(read_text(file), file)
+
+
+def load_spec_text(text: str, file: str) -> Document:
+    """Text that must hold exactly one YAML mapping (a spec); `file` names it in diagnostics."""
+    docs = load_documents(text, file)
     if not docs:
         raise _fatal(file, "empty-file", "the file is empty; a mesh spec starts with 'apiVersion: meshspec/v1alpha1'.")
     if len(docs) > 1:

@@ -18,7 +18,7 @@ from .cilium import VersionError, parse_version
 from .clustermesh import check_values
 from .diagnostics import Diagnostic, Path, has_errors, unique_sorted
 from .lint import routing_findings
-from .load import Document, LoadError, load_file
+from .load import Document, LoadError, decode, load_file, load_spec_text
 from .model import (API_VERSION, DEFAULT_MAX_CONNECTED_CLUSTERS, KIND, Mesh, Placement, Service, build_mesh,
                     manages_clustermesh, resolve_placement)
 from .render import MANAGED_BY, MANAGED_BY_LABEL, render_service
@@ -59,6 +59,15 @@ def check_file(file: str) -> tuple[Mesh | None, list[Diagnostic]]:
     """Load and validate a spec file. The Mesh is None when there are errors."""
     try:
         doc = load_file(file)
+    except LoadError as exc:
+        return None, [exc.diagnostic]
+    return check_document(doc)
+
+
+def check_bytes(raw: bytes, label: str) -> tuple[Mesh | None, list[Diagnostic]]:
+    """check_file for a spec that is not in a file (`git show`), named `label` in diagnostics."""
+    try:
+        doc = load_spec_text(decode(raw, label), label)
     except LoadError as exc:
         return None, [exc.diagnostic]
     return check_document(doc)
