@@ -45,7 +45,7 @@ def peer(mesh: Mesh, cluster: Cluster) -> dict[str, Any]:
     """How the other clusters reach `cluster`. An IP goes in `ips` (resolved through host aliases, as
     `cilium clustermesh connect` does), a DNS name in `address`."""
     entry: dict[str, Any] = {"name": cluster.name}
-    if _is_ip(cluster.mesh_address):
+    if is_ip(cluster.mesh_address):
         entry["ips"] = [cluster.mesh_address]
     else:
         entry["address"] = cluster.mesh_address
@@ -167,7 +167,7 @@ def values_schema_errors(values: Mapping[str, Any]) -> list[str]:
     return [message for _, _, message, _ in found]
 
 
-def _is_ip(text: str | None) -> bool:
+def is_ip(text: str | None) -> bool:
     try:
         ipaddress.ip_address(text or "")
         return True

@@ -34,13 +34,12 @@ def spec_copies(service: Service) -> dict[str, ClusterService]:
     ports = tuple(_port(p) for p in service.spec.get("ports", ()))
     slice_ports = tuple(_target_port(p) for p in service.spec.get("ports", ()))
     families = tuple(service.spec.get("ipFamilies", ("IPv4",)))
-    headless = service.spec.get("clusterIP") == "None" or service.spec.get("type") == "ExternalName"
     annotations = {p: {**service.annotations, **cilium_annotations(p)} for p in set(service.placements.values())}
     copies = {}
     for cluster, placement in service.placements.items():
         slices = tuple(EndpointSlice(slice_ports, (Endpoint(cluster),), family) for family in families) \
             if cluster in service.backends else ()
-        copies[cluster] = ClusterService(service.namespace, service.name, annotations[placement], ports, headless,
+        copies[cluster] = ClusterService(service.namespace, service.name, annotations[placement], ports, service.headless,
                                          families, slices)
     return copies
 

@@ -13,6 +13,8 @@ import importlib.util
 import pathlib
 from typing import Any, Iterator
 
+from .model import is_headless
+
 Finding = tuple[tuple, str, bool]
 SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")
 
@@ -121,7 +123,7 @@ def _api_server_rules(spec: dict[str, Any]) -> Iterator[Finding]:
         yield ("spec", "type"), (f"type {kind!r} is not a Service type; use one of {', '.join(SERVICE_TYPES)}"
                                  + (f" (did you mean {hint[0]!r}?)" if hint else "")), False
     ports = spec.get("ports")
-    headless = spec.get("clusterIP") == "None" or spec.get("type") == "ExternalName"
+    headless = is_headless(spec)
     if not ports:
         if not headless:
             yield ("spec",), "a Service needs at least one entry in spec.ports (unless clusterIP is None)", False

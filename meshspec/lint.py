@@ -95,8 +95,7 @@ def _version_bugs(service: Service, version: CiliumVersion, at: tuple) -> Iterat
 
 
 def _headless(service: Service, at: tuple) -> Iterator[Finding]:
-    headless = service.spec.get("clusterIP") == "None" or service.spec.get("type") == "ExternalName"
-    if headless and any(p.is_global for p in service.placements.values()):
+    if service.headless and any(p.is_global for p in service.placements.values()):
         yield Finding("headless-global", (at + ("spec", "clusterIP"), at + ("spec", "type"), at + ("name",)),
                       f"{service.key} has no cluster IP, so Cilium load-balances nothing across clusters; remote "
                       "pods are found only through EndpointSlice sync (clustermesh.enableEndpointSliceSynchronization).")

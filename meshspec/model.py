@@ -77,6 +77,10 @@ class Service:
     def key(self) -> str:
         return f"{self.namespace}/{self.name}"
 
+    @property
+    def headless(self) -> bool:
+        return is_headless(self.spec)
+
 
 @dataclass(frozen=True)
 class Mesh:
@@ -90,6 +94,12 @@ class Mesh:
             if cluster.name == name:
                 return cluster
         raise KeyError(name)
+
+
+def is_headless(spec: Mapping[str, Any]) -> bool:
+    """No cluster IP: a headless or ExternalName Service. Kubernetes needs no ports for it, and Cilium has
+    no frontend to load-balance (cilium-semantics.md section 2, "Headless services")."""
+    return spec.get("clusterIP") == "None" or spec.get("type") == "ExternalName"
 
 
 def resolve_placement(*layers: Mapping[str, Any]) -> Placement:

@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from .diagnostics import Diagnostic, Path, format_path, unique_sorted
 from .load import Document, LoadError, load_documents, load_json_fast, read_text
+from .model import is_headless
 from .routing import ClusterService, Endpoint, EndpointSlice, Port
 from .validate import Checker, check_cluster_name
 
@@ -81,10 +82,9 @@ def parse_service(obj: Mapping[str, Any], report: Report) -> ClusterService:
     meta, namespace, name = _metadata(obj, report)
     spec = _field(obj, "spec", (), dict, report) or {}
     cluster_ip = _field(spec, "clusterIP", ("spec",), str, report)
-    service_type = _field(spec, "type", ("spec",), str, report)
-    headless = cluster_ip == "None" or service_type == "ExternalName"
+    _field(spec, "type", ("spec",), str, report)  # a wrong type is reported; is_headless then reads False
     return ClusterService(namespace, name, _strings_map(meta, "annotations", ("metadata",), report),
-                          tuple(_ports(spec, ("spec",), report, port_required=True)), headless,
+                          tuple(_ports(spec, ("spec",), report, port_required=True)), is_headless(spec),
                           _families(spec, cluster_ip, report))
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from . import kubeschema
 from .cilium import VersionError, parse_version
-from .clustermesh import check_values
+from .clustermesh import check_values, is_ip
 from .diagnostics import Diagnostic, Path, has_errors, unique_sorted
 from .lint import routing_findings
 from .load import Document, LoadError, decode, load_file, load_spec_text
@@ -243,11 +243,7 @@ def check_mesh_endpoint(c: Checker, at: Path, cluster: dict, service_type: str, 
 
 
 def _is_ip_or_hostname(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-        return True
-    except ValueError:
-        return len(text) <= 253 and bool(_DNS1123_SUBDOMAIN.match(text.lower()))
+    return is_ip(text) or (len(text) <= 253 and bool(_DNS1123_SUBDOMAIN.match(text.lower())))
 
 
 def _is_int(value: Any) -> bool:
