@@ -13,7 +13,7 @@ import os
 import sys
 from typing import Sequence
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 70
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_GATE, EXIT_INTERNAL = 0, 1, 2, 3, 70
 
 
 class UsageError(Exception):
@@ -61,12 +61,60 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
     simulate.set_defaults(run=cmd_simulate)
 
-    from .diff import add_diff_parser
-    from .verify import add_verify_parser  # light: the Kubernetes client is imported only when verify runs
+    diff = commands.add_parser(
+        "diff", help="what a spec change does: objects per cluster, traffic before and after, risks",
+        description="Compare two mesh specs. OLD and NEW are spec files, or git:REV:PATH (read with "
+                    "`git show REV:PATH`, e.g. git:origin/main:examples/mesh.yaml). Exit codes: 0 compared, "
+                    "1 a spec is invalid, 2 usage error, 3 --fail-on matched.")
+    diff.add_argument("old", metavar="OLD", help="the spec before the change: a file, or git:REV:PATH")
+    diff.add_argument("new", metavar="NEW", help="the spec after the change: a file, or git:REV:PATH")
+    diff.add_argument("--format", choices=("text", "markdown", "json"), default="text",
+                      help="text (default), markdown (a pull-request comment) or json")
+    diff.add_argument("--fail-on", choices=("risk", "change"), default=None,
+                      help=f"exit {EXIT_GATE} when there is a risk, or when anything differs")
+    diff.set_defaults(run=cmd_diff)
 
-    add_diff_parser(commands)
-    add_verify_parser(commands)
+    verify = commands.add_parser(
+        "verify", help="check the live clusters against the spec, read-only: drift, parity, Cilium, routing")
+    verify.add_argument("spec", metavar="SPEC", help="the mesh spec (YAML)")
+    verify.add_argument("--stacks", metavar="DIR", help="check only the clusters deployed by the Pulumi stacks in "
+                        "DIR (a Pulumi project folder, or its stackConfigDir)")
+    verify.add_argument("--context", metavar="CLUSTER=CONTEXT", action="append", default=[],
+                        help="kubeconfig context for CLUSTER (default: the spec's clusters[].context); repeatable")
+    verify.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
+    verify.add_argument("--dump", metavar="DIR", help="also write the observed objects to DIR/<cluster>/, as "
+                        "`meshspec simulate` reads them (Secrets are never read)")
+    verify.add_argument("--timeout", metavar="SECONDS", type=_positive(float), default=10.0,
+                        help="per cluster (default 10)")
+    verify.add_argument("--concurrency", metavar="N", type=_positive(int), default=8,
+                        help="clusters queried at once (default 8)")
+    verify.set_defaults(run=cmd_verify)
     return parser
+
+
+def _positive(kind: type):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{text} must be above 0")
+        return value
+    return parse
+
+
+# diff and verify are imported only when they run: they cost 60 ms, which every other command would pay.
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .diff import cmd_diff
+
+    return cmd_diff(args)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from .verify import cmd_verify
+
+    return cmd_verify(args)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

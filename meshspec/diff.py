@@ -22,14 +22,15 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
+from .cli import EXIT_GATE
+
 if TYPE_CHECKING:
     from .diagnostics import Diagnostic
     from .explain import Explanation
     from .model import Mesh
 
-EXIT_GATE = 3  # --fail-on matched
+
 GIT = "git:"
-FORMATS = ("text", "markdown", "json")
 KUSTOMIZATION = "kustomization.yaml"  # lists the other files, so it changes exactly when one is added or removed
 MARKDOWN_DIFF_BUDGET = 40_000  # characters of raw YAML diff in a PR comment (GitHub caps comments at 65,536)
 RESTART = "Cilium requires restarting every workload of a cluster whose name or ID changes"
@@ -498,23 +499,6 @@ def git_show(ref: str) -> bytes:
     if done.stdout.startswith(f"tree {rev}:".encode()):  # how git show prints a folder
         raise UsageError(f"{ref} is a folder; give the mesh spec file")
     return done.stdout
-
-
-def add_diff_parser(commands: Any) -> argparse.ArgumentParser:
-    """Register `meshspec diff` on build_parser's subparsers."""
-    parser = commands.add_parser(
-        "diff", help="what a spec change does: objects per cluster, traffic before and after, risks",
-        description="Compare two mesh specs. OLD and NEW are spec files, or git:REV:PATH (read with "
-                    "`git show REV:PATH`, e.g. git:origin/main:examples/mesh.yaml). Exit codes: 0 compared, "
-                    "1 a spec is invalid, 2 usage error, 3 --fail-on matched.")
-    parser.add_argument("old", metavar="OLD", help="the spec before the change: a file, or git:REV:PATH")
-    parser.add_argument("new", metavar="NEW", help="the spec after the change: a file, or git:REV:PATH")
-    parser.add_argument("--format", choices=FORMATS, default="text",
-                        help="text (default), markdown (a pull-request comment) or json")
-    parser.add_argument("--fail-on", choices=("risk", "change"), default=None,
-                        help=f"exit {EXIT_GATE} when there is a risk, or when anything differs")
-    parser.set_defaults(run=cmd_diff)
-    return parser
 
 
 def cmd_diff(args: argparse.Namespace) -> int:

@@ -351,28 +351,6 @@ class ProgressLines:
 
 # --- the command -----------------------------------------------------------------------------------
 
-def add_verify_parser(commands: Any) -> None:
-    """Register `meshspec verify` on the CLI's sub-command parsers."""
-    verify_cmd = commands.add_parser(
-        "verify", help="check the live clusters against the spec, read-only: drift, parity, Cilium, routing")
-    verify_cmd.add_argument("spec", metavar="SPEC", help="the mesh spec (YAML)")
-    verify_cmd.add_argument("--stacks", metavar="DIR",
-                            help="check only the clusters deployed by the Pulumi stacks in DIR "
-                                 "(a Pulumi project folder, or its stackConfigDir)")
-    verify_cmd.add_argument("--context", metavar="CLUSTER=CONTEXT", action="append", default=[],
-                            help="kubeconfig context for CLUSTER (default: the spec's clusters[].context); "
-                                 "repeatable")
-    verify_cmd.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
-    verify_cmd.add_argument("--dump", metavar="DIR",
-                            help="also write the observed objects to DIR/<cluster>/, as `meshspec simulate` reads "
-                                 "them (Secrets are never read)")
-    verify_cmd.add_argument("--timeout", metavar="SECONDS", type=_positive(float), default=10.0,
-                            help="per cluster (default 10)")
-    verify_cmd.add_argument("--concurrency", metavar="N", type=_positive(int), default=8,
-                            help="clusters queried at once (default 8)")
-    verify_cmd.set_defaults(run=cmd_verify)
-
-
 def cmd_verify(args: argparse.Namespace) -> int:
     from .cli import UsageError, checked_mesh
     from .diagnostics import to_text
@@ -453,13 +431,3 @@ def stack_clusters(mesh: Mesh, spec: str, folder: str) -> tuple[set[str], list[D
     return clusters, diagnostics
 
 
-def _positive(kind: type) -> Callable[[str], Any]:
-    def parse(text: str) -> Any:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"{text} must be above 0")
-        return value
-    return parse

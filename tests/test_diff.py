@@ -5,7 +5,6 @@ Each file in tests/fixtures/diff/ edits base.yaml (a copy of examples/mesh.yaml)
 its first lines.
 """
 
-import argparse
 import dataclasses
 import json
 import os
@@ -17,7 +16,7 @@ import pytest
 
 from meshspec import cli
 from meshspec.cilium import parse_version
-from meshspec.diff import (EXIT_GATE, AnnotationChange, DiffReport, Routes, add_diff_parser, compare, mermaid,
+from meshspec.diff import (EXIT_GATE, AnnotationChange, DiffReport, Routes, compare, mermaid,
                            to_json, to_markdown, to_text)
 from meshspec.explain import Down, explain, serving
 from meshspec.validate import check_file
@@ -42,18 +41,7 @@ def diff(name: str) -> DiffReport:
 
 @pytest.fixture
 def meshspec(monkeypatch, capsys):
-    """Run the command in-process: (exit code, stdout, stderr). Registers diff if cli.py does not yet."""
-    real = cli.build_parser
-
-    def build_parser():
-        parser = real()
-        commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        if "diff" not in commands.choices:
-            add_diff_parser(commands)
-        return parser
-
-    monkeypatch.setattr(cli, "build_parser", build_parser)
-
+    """Run the command in-process: (exit code, stdout, stderr)."""
     def run(*argv):
         try:
             code = cli.main(list(argv))
