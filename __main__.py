@@ -1,3 +1,3 @@
-from meshspec.deploy import run
+from meshspec.adapters.deploy import run
 
 run()

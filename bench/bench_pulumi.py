@@ -28,8 +28,8 @@ def child(spec: str) -> dict:
     import pulumi
     from pulumi.runtime.mocks import MockMonitor
 
-    from meshspec.deploy import deploy
-    from meshspec.validate import check_file
+    from meshspec.adapters.deploy import deploy
+    from meshspec.spec.check import check_file
 
     t_import = time.perf_counter()
     mesh, diagnostics = check_file(spec)

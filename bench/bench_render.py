@@ -49,10 +49,11 @@ def child_meshspec(spec: str, out_dir: str) -> dict:
     """One meshspec run: load, validate (+ build the model), render to bytes, write the tree."""
     sys.path.insert(0, REPO)
     t = time.perf_counter()
-    from meshspec.load import load_file
-    from meshspec.output import KUSTOMIZATION, render_files, write_tree
-    from meshspec.validate import check_document
-    from meshspec.diagnostics import has_errors, to_text
+    from meshspec.spec.load import load_file
+    from meshspec.artifacts.files import KUSTOMIZATION, render_files, write_tree
+    from meshspec.spec.check import check_document
+    from meshspec.diagnostics import has_errors
+from meshspec.formats.diagnostics import to_text
     t_import = time.perf_counter() - t
 
     t0 = time.perf_counter()
@@ -95,8 +96,8 @@ def child_floor(spec: str, repeat: int, per_object_repeat: int) -> dict:
     """The floor: PyYAML's C emitter serializing the very Service dicts meshspec renders. Only dumps are timed."""
     sys.path.insert(0, REPO)
     import yaml
-    from meshspec.render import render_mesh, render_service
-    from meshspec.validate import check_file
+    from meshspec.artifacts.manifests import render_mesh, render_service
+    from meshspec.spec.check import check_file
 
     dumper = getattr(yaml, "CSafeDumper", None)
     if dumper is None:

@@ -114,11 +114,11 @@ class Phases:
 
 def child_explain(spec: str, phases: Phases) -> None:
     sys.path.insert(0, REPO)
-    from meshspec.cilium import parse_version
+    from meshspec.cilium.versions import parse_version
     from meshspec.diagnostics import has_errors
-    from meshspec.explain import explain
-    from meshspec.present import explain_json, explain_text
-    from meshspec.validate import check_file
+    from meshspec.analysis.explain import explain
+    from meshspec.formats.routing import explain_json, explain_text
+    from meshspec.spec.check import check_file
 
     checked = phases.run("check_file", lambda: check_file(spec))
     if checked is Stopped:
@@ -140,11 +140,11 @@ def child_explain(spec: str, phases: Phases) -> None:
 
 def child_simulate(state_dir: str, spec: str, phases: Phases) -> None:
     sys.path.insert(0, REPO)
-    from meshspec.cilium import DEFAULT_VERSION, parse_version
+    from meshspec.cilium.versions import DEFAULT_VERSION, parse_version
     from meshspec.diagnostics import has_errors
-    from meshspec.present import simulate_json
-    from meshspec.routing import route_service
-    from meshspec.state import load_state
+    from meshspec.formats.routing import simulate_json
+    from meshspec.cilium.routing import route_service
+    from meshspec.analysis.state import load_state
 
     loaded = phases.run("load_state", lambda: load_state(state_dir),
                         lambda r: {"warnings": len(r[1]), "errors": sum(d.is_error for d in r[1])})
@@ -174,7 +174,8 @@ def _state_in_process(spec: str):
     """The State load_state would return for the generated STATE_DIR, from the same objects."""
     sys.path.insert(0, HERE)
     from generate_state import cluster_objects, load_mesh
-    from meshspec.state import SERVICE_NAME_LABEL, State, cluster_service
+    from meshspec.analysis.state import State
+from meshspec.k8s.objects import SERVICE_NAME_LABEL, cluster_service
 
     services: dict = {}
     clusters = []
@@ -197,7 +198,7 @@ def _state_in_process(spec: str):
 def child_state(spec: str, out: str, fmt: str) -> None:
     sys.path.insert(0, HERE)
     from generate_state import load_mesh, write_state
-    from meshspec.state import MAX_STATE_FILE_BYTES as MAX_BYTES
+    from meshspec.analysis.state import MAX_STATE_FILE_BYTES as MAX_BYTES
 
     counts = write_state(load_mesh(spec), out, fmt, split="auto", max_file_bytes=MAX_BYTES)
     _emit({"state": counts, "max_bytes": MAX_BYTES})

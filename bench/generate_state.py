@@ -51,9 +51,9 @@ REPO = os.path.dirname(HERE)
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
-from meshspec.model import Mesh, Service  # noqa: E402
-from meshspec.render import render_mesh  # noqa: E402
-from meshspec.validate import check_file  # noqa: E402
+from meshspec.spec.model import Mesh, Service  # noqa: E402
+from meshspec.artifacts.manifests import render_mesh  # noqa: E402
+from meshspec.spec.check import check_file  # noqa: E402
 
 ENDPOINTS_PER_CLUSTER = 2
 TERMINATING_SHARE = 0.05
@@ -257,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     if os.path.exists(args.out) and os.listdir(args.out):
         raise SystemExit(f"{args.out} exists and is not empty; give a new folder")
     if args.max_file_bytes is None:
-        from meshspec.state import MAX_STATE_FILE_BYTES as MAX_BYTES
+        from meshspec.analysis.state import MAX_STATE_FILE_BYTES as MAX_BYTES
         args.max_file_bytes = MAX_BYTES
     counts = write_state(load_mesh(args.spec), args.out, args.format, args.seed, args.split, args.max_file_bytes)
     print(f"wrote {args.out}: {counts['clusters']} clusters, {counts['files']} files, {counts['services']:,} Services, "

@@ -1,10 +1,11 @@
-"""Diagnostics: what went wrong, where, and how to print it."""
+"""Diagnostics: what went wrong and where. Data only; formats/diagnostics.py prints them."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
-from typing import Iterable, Union
+from dataclasses import dataclass
+from typing import Iterable, Protocol, Union
+
+from .rules import severity
 
 PathPart = Union[str, int]
 Path = tuple  # tuple[PathPart, ...]
@@ -23,6 +24,18 @@ class Diagnostic:
     @property
     def is_error(self) -> bool:
         return self.severity == "error"
+
+
+class Report(Protocol):
+    """How every check reports a problem: a code from rules.RULES, where (a path inside the document it
+    checks) and a sentence saying what to do. at_key: point at the key rather than its value."""
+
+    def __call__(self, code: str, path: Path, message: str, at_key: bool = False) -> None: ...
+
+
+def diagnostic(code: str, message: str, file: str, line: int = 1, column: int = 1, path: str = "") -> Diagnostic:
+    """A Diagnostic whose severity is its rule's."""
+    return Diagnostic(severity(code), code, message, file, line, column, path)
 
 
 def format_path(path: Path) -> str:
@@ -46,23 +59,3 @@ def unique_sorted(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
 
 def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
     return any(d.is_error for d in diagnostics)
-
-
-def to_text(diagnostics: Iterable[Diagnostic]) -> str:
-    return "".join(f"{d.file}:{d.line}:{d.column}: {d.severity}: {d.message} [{d.code}]\n" for d in diagnostics)
-
-
-def to_json(diagnostics: Iterable[Diagnostic]) -> str:
-    return json.dumps([asdict(d) for d in diagnostics], indent=2) + "\n"
-
-
-def summary(file: str, diagnostics: list[Diagnostic]) -> str:
-    errors = sum(d.is_error for d in diagnostics)
-    warnings = len(diagnostics) - errors
-    if not errors:
-        return f"{file}: valid" + (f" ({_count(warnings, 'warning')})" if warnings else "")
-    return f"{file}: {_count(errors, 'error')}, {_count(warnings, 'warning')}"
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")

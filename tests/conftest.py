@@ -2,7 +2,7 @@ import textwrap
 
 import pytest
 
-from meshspec.validate import check_file
+from meshspec.spec.check import check_file
 
 VALID_SPEC = """\
 apiVersion: meshspec/v1alpha1

@@ -24,8 +24,9 @@ from collections import defaultdict
 
 import pytest
 
-from meshspec.cilium import parse_version, read_flags
-from meshspec.routing import ClusterService, Endpoint, EndpointSlice, Port, ServiceRouting, route_service
+from meshspec.cilium.annotations import read_flags
+from meshspec.cilium.versions import parse_version
+from meshspec.cilium.routing import ClusterService, Endpoint, EndpointSlice, Port, ServiceRouting, route_service
 
 LB = parse_version("1.20")
 LEGACY = parse_version("1.17")

@@ -5,9 +5,10 @@ import pytest
 import yaml
 
 from conftest import VALID_SPEC
-from meshspec.clustermesh import SCHEMA_FILE, cluster_values, values_schema_errors
-from meshspec.output import render_files
-from meshspec.validate import check_file
+from meshspec.artifacts.cilium_values import cluster_values
+from meshspec.cilium.helm import SCHEMA_FILE, values_schema_errors
+from meshspec.artifacts.files import render_files
+from meshspec.spec.check import check_file
 
 MESH = VALID_SPEC.replace("spec:\n  clusters:", "spec:\n  cilium:\n    install: false\n  clusters:") \
     .replace("      id: 1\n", "      id: 1\n      clustermesh: {address: 172.18.0.2}\n") \

@@ -31,10 +31,12 @@ import yaml
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor, MockResourceArgs
 
-from meshspec.clustermesh import CILIUM_HELM_REPO, cluster_values
-from meshspec.deploy import MeshCA, ca_fingerprint, deploy, run
-from meshspec.model import Mesh, build_mesh
-from meshspec.render import SHARED, render_cluster
+from meshspec.artifacts.cilium_values import cluster_values
+from meshspec.cilium.helm import CILIUM_HELM_REPO
+from meshspec.adapters.deploy import MeshCA, ca_fingerprint, deploy, run
+from meshspec.spec.model import Mesh, build_mesh
+from meshspec.artifacts.manifests import render_cluster
+from meshspec.cilium.annotations import SHARED
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "deploy"
@@ -560,7 +562,7 @@ def test_project_file():
 
 @pytest.mark.parametrize("stack_file", stack_files(), ids=lambda p: p.name)
 def test_stack_refers_to_a_valid_spec_and_its_clusters(stack_file):
-    from meshspec.validate import check_file
+    from meshspec.spec.check import check_file
 
     config = yaml.safe_load(stack_file.read_text())["config"]
     assert set(config) <= {"meshspec:spec", "meshspec:clusters", "meshspec:renderDir", "meshspec:caCert",

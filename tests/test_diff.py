@@ -15,11 +15,13 @@ import subprocess
 import pytest
 
 from meshspec import cli
-from meshspec.cilium import parse_version
-from meshspec.diff import (EXIT_GATE, AnnotationChange, DiffReport, Routes, compare, mermaid,
-                           to_json, to_markdown, to_text)
-from meshspec.explain import Down, explain, serving
-from meshspec.validate import check_file
+from meshspec.cilium.versions import parse_version
+from meshspec.analysis.diff import AnnotationChange, DiffReport, Routes, compare
+from meshspec.cli.status import EXIT_GATE
+from meshspec.formats.diff import mermaid, to_json, to_markdown, to_text
+from meshspec.analysis.explain import explain
+from meshspec.spec.routes import Down, serving
+from meshspec.spec.check import check_file
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "diff")
 BASE = os.path.join(FIXTURES, "base.yaml")
@@ -334,7 +336,7 @@ def test_mermaid_marks_lost_and_new_arrows_and_empty_clients():
 
 
 def test_markdown_folds_a_long_yaml_diff(monkeypatch):
-    monkeypatch.setattr("meshspec.diff.MARKDOWN_DIFF_BUDGET", 1)
+    monkeypatch.setattr("meshspec.formats.diff.MARKDOWN_DIFF_BUDGET", 1)
     md = to_markdown(diff("label-only"))
     assert "Rendered YAML diff (3 files)" in md
     assert md.count("--- a/") == 1

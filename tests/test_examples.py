@@ -4,7 +4,7 @@ import glob
 
 import yaml
 
-from meshspec.validate import check_file
+from meshspec.spec.check import check_file
 
 
 def test_kind_configs_match_the_example_mesh():

@@ -4,10 +4,11 @@ import json
 
 import pytest
 
-from meshspec.cilium import parse_version
+from meshspec.cilium.versions import parse_version
 from meshspec.cli import main
-from meshspec.explain import Down, explain, serving
-from meshspec.validate import check_file
+from meshspec.analysis.explain import explain
+from meshspec.spec.routes import Down, serving
+from meshspec.spec.check import check_file
 
 
 @pytest.fixture
@@ -93,7 +94,7 @@ def test_invalid_spec_exits_1(spec_file, capsys):
 
 
 def random_service(rng, clusters):
-    from meshspec.model import Placement, Service
+    from meshspec.spec.model import Placement, Service
 
     present = [c for c in clusters if rng.random() < 0.8] or clusters[:1]
     placements = {c: Placement(rng.random() < 0.85, rng.random() < 0.7, rng.choice(["local", "remote", "none"]))
@@ -108,8 +109,8 @@ def test_failure_pruning_matches_full_recomputation(version):
     exactly its other serving clusters. Checked on 400 random services."""
     import random
 
-    from meshspec.explain import SpecRouting
-    from meshspec.model import Cluster, Mesh
+    from meshspec.spec.routes import SpecRouting
+    from meshspec.spec.model import Cluster, Mesh
 
     rng = random.Random(7)
     clusters = ["a", "b", "c", "d"]

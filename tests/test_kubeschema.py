@@ -7,7 +7,7 @@ import jsonschema
 import pytest
 from referencing import Registry, Resource
 
-from meshspec import kubeschema
+from meshspec.k8s import service_schema as kubeschema
 
 GOOD = {
     "apiVersion": "v1", "kind": "Service",

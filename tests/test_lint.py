@@ -20,7 +20,7 @@ def test_valid_two_cluster_global_service_has_no_routing_warning(check):
 
 
 def test_example_mesh_has_no_routing_warning():
-    from meshspec.validate import check_file
+    from meshspec.spec.check import check_file
 
     _, diagnostics = check_file("examples/mesh.yaml")
     assert diagnostics == []
@@ -88,10 +88,10 @@ def test_single_failure_shortcut_agrees_with_the_engine():
     analysis must then find nothing either."""
     import random
 
-    from meshspec.cilium import parse_version
-    from meshspec.explain import SpecRouting
-    from meshspec.lint import _exporters
-    from meshspec.model import Cluster, Mesh, Placement, Service
+    from meshspec.cilium.versions import parse_version
+    from meshspec.spec.routes import SpecRouting
+    from meshspec.spec.checks.routing import _exporters
+    from meshspec.spec.model import Cluster, Mesh, Placement, Service
 
     rng = random.Random(11)
     clusters = ["a", "b", "c", "d"]

@@ -22,7 +22,8 @@ import yaml
 
 kmock = pytest.importorskip("kmock")  # needs Python 3.11+
 
-from meshspec.live import Observed, Target, Unreachable, describe_error, observe_all, write_dump  # noqa: E402
+from meshspec.adapters.live import describe_error, observe_all, write_dump
+from meshspec.k8s.observed import Observed, Target, Unreachable  # noqa: E402
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "verify"
 RESOURCES = {"Service": "v1/services", "EndpointSlice": "discovery.k8s.io/v1/endpointslices",
@@ -301,7 +302,7 @@ def test_nothing_but_reads(kube):
 
 
 def test_dump_is_a_state_folder_simulate_reads_without_secrets(kube, tmp_path):
-    from meshspec.state import load_state
+    from meshspec.analysis.state import load_state
 
     kube.cluster("cluster-a")
     kube.dead("cluster-b")
@@ -328,7 +329,7 @@ def test_describe_error_without_a_body():
 def test_importing_meshspec_never_loads_the_kubernetes_client():
     import subprocess
 
-    code = ("import sys, meshspec.cli, meshspec.verify, meshspec.live, meshspec.validate; "
+    code = ("import sys, meshspec.cli, meshspec.cli.commands.verify, meshspec.analysis.verify, meshspec.adapters.live, meshspec.spec.check; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('kubernetes', 'urllib3')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -2,7 +2,7 @@ import time
 
 import pytest
 
-from meshspec.load import MAX_BYTES, LoadError, load_documents, load_file
+from meshspec.spec.load import MAX_BYTES, LoadError, load_documents, load_file
 
 
 def load_error(path) -> "LoadError":

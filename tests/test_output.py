@@ -6,8 +6,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from meshspec.output import HEADER, render_files, write_tree
-from meshspec.validate import check_file
+from meshspec.artifacts.files import HEADER, render_files, write_tree
+from meshspec.spec.check import check_file
 
 
 @pytest.fixture

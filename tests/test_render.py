@@ -3,9 +3,9 @@
 import pytest
 import yaml
 
-from meshspec.model import Placement
-from meshspec.render import cilium_annotations, render_cluster, render_mesh
-from meshspec.validate import check_file
+from meshspec.spec.model import Placement
+from meshspec.artifacts.manifests import render_cluster, render_mesh
+from meshspec.spec.check import check_file
 
 GUIDE = "tests/fixtures/guide"
 MANAGED = {"app.kubernetes.io/managed-by": "meshspec"}
@@ -44,7 +44,7 @@ def test_guide_shared_example_renders_the_guides_manifests(guide_mesh, cluster):
     (Placement(False, False, "remote"), {}),
 ])
 def test_annotations_as_cilium_reads_them(placement, annotations):
-    assert cilium_annotations(placement) == annotations
+    assert placement.annotations() == annotations
 
 
 def test_every_object_carries_the_managed_by_label():

@@ -16,8 +16,9 @@ import pytest
 from conftest import VALID_SPEC
 from meshspec import __version__
 from meshspec.diagnostics import Diagnostic
-from meshspec.reports import SARIF_SCHEMA, relative_path, to_github, to_sarif
-from meshspec.validate import check_file
+from meshspec.rules import RULES
+from meshspec.formats.diagnostics import SARIF_SCHEMA, relative_path, to_github, to_sarif
+from meshspec.spec.check import check_file
 
 
 def closed(properties: dict, required: list[str] = ()) -> dict:
@@ -43,7 +44,9 @@ RESULT = closed({
     "locations": {"type": "array", "items": LOCATION}, "kind": {"type": "string"},
 }, ["message"])
 RULE = closed({"id": {"type": "string"}, "name": {"type": "string"}, "shortDescription": MESSAGE,
-               "fullDescription": MESSAGE, "helpUri": {"type": "string"}}, ["id"])
+               "fullDescription": MESSAGE, "help": MESSAGE, "helpUri": {"type": "string"},
+               "defaultConfiguration": closed({"level": {"enum": ["none", "note", "warning", "error"]},
+                                               "enabled": {"type": "boolean"}, "rank": {"type": "number"}})}, ["id"])
 DRIVER = closed({"name": {"type": "string"}, "version": {"type": "string"},
                  "informationUri": {"type": "string"}, "rules": {"type": "array", "items": RULE}}, ["name"])
 RUN = closed({"tool": closed({"driver": DRIVER}, ["driver"]),
@@ -105,6 +108,11 @@ def test_sarif_log_from_real_diagnostics(invalid_spec_diagnostics):
     driver = run["tool"]["driver"]
     assert (driver["name"], driver["version"]) == ("meshspec", __version__)
     assert [rule["id"] for rule in driver["rules"]] == sorted({d.code for d in invalid_spec_diagnostics})
+    for rule in driver["rules"]:  # the rule text a code-scanning view shows comes from the registry
+        declared = RULES[rule["id"]]
+        assert rule["shortDescription"]["text"] == declared.summary
+        assert rule["help"]["text"] == declared.remediation
+        assert rule["defaultConfiguration"]["level"] == declared.severity
     assert len(run["results"]) == len(invalid_spec_diagnostics)
     for result, d in zip(run["results"], invalid_spec_diagnostics):
         assert driver["rules"][result["ruleIndex"]]["id"] == result["ruleId"] == d.code
@@ -137,7 +145,7 @@ def test_sarif_without_diagnostics_is_a_valid_empty_run():
 
 def test_essentials_schema_rejects_what_sarif_rejects():
     """The hand-written schema must bite: the mistakes it exists to catch fail it."""
-    good = json.loads(to_sarif([Diagnostic("error", "c", "m", "f.yaml", 1, 1)], "1"))
+    good = json.loads(to_sarif([Diagnostic("error", "cluster-id", "m", "f.yaml", 1, 1)], "1"))
     for broken in (
         {**good, "version": "2.0.0"},
         {k: v for k, v in good.items() if k != "runs"},

@@ -2,8 +2,9 @@
 
 import pytest
 
-from meshspec.cilium import parse_version, read_flags
-from meshspec.routing import ClusterService, Endpoint, EndpointSlice, Port, route_service, serving_clusters
+from meshspec.cilium.annotations import read_flags
+from meshspec.cilium.versions import parse_version
+from meshspec.cilium.routing import ClusterService, Endpoint, EndpointSlice, Port, route_service, serving_clusters
 
 V120, V118, V117 = parse_version("1.20"), parse_version("1.18.3"), parse_version("1.17")
 GLOBAL = {"service.cilium.io/global": "true"}

@@ -9,9 +9,10 @@ import pytest
 import yaml
 
 from meshspec.diagnostics import sort_key
-from meshspec.stacks import (check_stack_coverage, find_project, format_report, plan_stacks, spec_path_in_project,
-                             write_stacks)
-from meshspec.validate import check_file
+from meshspec.artifacts.stacks import format_report, plan_stacks, spec_path_in_project, write_stacks
+from meshspec.spec.checks.stacks import check_stack_coverage
+from meshspec.spec.project import find_project
+from meshspec.spec.check import check_file
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "stacks" / "project"

@@ -7,10 +7,11 @@ import textwrap
 
 import pytest
 
-from meshspec.cilium import parse_version
-from meshspec.load import MAX_BYTES
-from meshspec.routing import ClusterService, Endpoint, EndpointSlice, Port, route_service, serving_clusters
-from meshspec.state import StateError, cluster_service, load_state
+from meshspec.cilium.versions import parse_version
+from meshspec.spec.load import MAX_BYTES
+from meshspec.cilium.routing import ClusterService, Endpoint, EndpointSlice, Port, route_service, serving_clusters
+from meshspec.analysis.state import StateError, load_state
+from meshspec.k8s.objects import cluster_service
 
 MESH = os.path.join(os.path.dirname(__file__), "fixtures", "state", "mesh")
 
@@ -235,9 +236,9 @@ def test_bad_cluster_folder_name_is_an_error_at_the_folder(state_dir, tmp_path):
 
 
 def test_unreadable_files_are_reported_and_the_others_still_read(state_dir, monkeypatch):
-    import meshspec.state
+    import meshspec.analysis.state
 
-    monkeypatch.setattr(meshspec.state, "MAX_STATE_FILE_BYTES", MAX_BYTES)  # the real cap is 256 MiB
+    monkeypatch.setattr(meshspec.analysis.state, "MAX_STATE_FILE_BYTES", MAX_BYTES)  # the real cap is 256 MiB
     state, diagnostics = state_dir({
         "c1/a-syntax.yaml": "apiVersion: v1\nkind: Service\nmetadata: {name: [x\n",
         "c1/b-encoding.yaml": b"apiVersion: v1\nkind: Service\nmetadata: {name: \xff}\n",

@@ -23,7 +23,7 @@ def test_valid_spec_builds_the_mesh(check):
 
 
 def test_example_mesh_is_valid():
-    from meshspec.validate import check_file
+    from meshspec.spec.check import check_file
 
     mesh, diagnostics = check_file("examples/mesh.yaml")
     assert diagnostics == [] and mesh is not None

@@ -19,9 +19,11 @@ import time
 import pytest
 
 from meshspec import cli
-from meshspec.live import Observed, Unreachable
-from meshspec.validate import check_file
-from meshspec.verify import ProgressLines, keeper, verify
+from meshspec.k8s.observed import Observed, Unreachable
+from meshspec.spec.check import check_file
+from meshspec.analysis.verify import keeper, verify
+from meshspec.cli.commands.verify import exit_code
+from meshspec.cli.progress import ProgressLines
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "verify"
 SPEC = str(FIXTURES / "mesh.yaml")
@@ -80,7 +82,7 @@ def test_a_healthy_mesh_has_no_problem_whatever_the_server_added(mesh):
     report = check(mesh)
     assert summary(report) == []
     assert report.notes == {}
-    assert report.exit_code == 0
+    assert exit_code(report) == 0
     for _, name, views in report.routes:
         assert all(route.backends for view in views.values() for route in view.frontends.values()), name
 
@@ -162,7 +164,7 @@ DRIFTS = {
 def test_each_drift_is_reported_and_nothing_else(mesh, changes, expected):
     report = check(mesh, **changes)
     assert summary(report) == expected
-    assert report.exit_code == 1
+    assert exit_code(report) == 1
 
 
 def not_ready(service):
@@ -213,7 +215,7 @@ def test_unreadable_cilium_config_is_a_note_not_a_problem(mesh):
                for c in CLUSTERS}
     report = verify(mesh, results)
     assert report.problems == []
-    assert report.exit_code == 0
+    assert exit_code(report) == 0
     assert report.notes == {"cluster-b": ["kube-system/cilium-config is not readable (HTTP 403 Forbidden): "
                                           "cluster-name and cluster-id not checked"]}
 
@@ -234,7 +236,7 @@ def test_unreachable_cluster_gives_exit_4_and_the_others_are_still_checked(mesh)
     web(list(results["cluster-b"].services))["spec"]["selector"]["app"] = "other"
     results["cluster-c"] = Unreachable("cluster-c", "kind-c", "cannot connect")
     report = verify(mesh, results)
-    assert report.exit_code == 4
+    assert exit_code(report) == 4
     assert summary(report) == [("cluster-b", "spec-drift", "shop/web", "spec.selector.app", "web", "other")]
     assert [name for _, name, _ in report.routes] == ["web", "checkout"]
     assert list(report.routes[0][2]) == ["cluster-a", "cluster-b"]  # only reachable clusters are observers

@@ -10,9 +10,9 @@ import shlex
 import pytest
 import yaml
 
-from meshspec import cli
-from meshspec.stacks import SPEC_KEY, RENDER_DIR_KEY, stack_config_dir, stack_file_name
-from meshspec.validate import check_file
+from meshspec.cli.main import build_parser
+from meshspec.spec.project import RENDER_DIR_KEY, SPEC_KEY, stack_config_dir, stack_file_name
+from meshspec.spec.check import check_file
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORKFLOW_FILE = os.path.join(ROOT, ".github", "workflows", "meshspec.yml")
@@ -36,7 +36,7 @@ TRIGGERS = WORKFLOW.get("on", WORKFLOW.get(True))
 
 def parser():
     """The CLI's parser and its subcommands."""
-    built = cli.build_parser()
+    built = build_parser()
     commands = next(a for a in built._actions if isinstance(a, argparse._SubParsersAction))
     return built, commands
 

@@ -1,0 +1,217 @@
+"""Read-only access to live clusters: the only meshspec module that talks to Kubernetes.
+
+Per cluster, through the user's kubeconfig (KUBECONFIG with several files, contexts, exec credential
+plugins: the official `kubernetes` client's loader): one LIST of Services and one LIST of EndpointSlices,
+cluster-wide (paginated; one per namespace of interest where listing every namespace is forbidden), and
+one GET of Cilium's `cilium-config` ConfigMap. Nothing is created, changed
+or deleted, no refreshed token is written back to the kubeconfig, and Secrets are never read. The client
+library is imported only when a cluster is queried, so the other commands never load it.
+
+Clusters are queried in parallel on a bounded number of daemon threads, each with a deadline: every
+request gets what is left of it as its timeout, and a worker still running past it (a hung exec plugin,
+say) is abandoned. A cluster that errs or runs out of time is Unreachable; the others are still observed.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import queue
+import threading
+import time
+from typing import Any, Callable, Iterable, Sequence
+
+from ..k8s.objects import SERVICE_NAME_LABEL
+from ..k8s.observed import Obj, Observed, Result, Target, Unreachable, labels, object_key
+
+CILIUM_CONFIG = "cilium-config"
+PAGE_SIZE = 500
+GRACE_SECONDS = 2.0  # past the timeout, before a worker that ignores its deadline is abandoned
+
+Progress = Callable[[str, str], None]  # (cluster, state): connecting, listing, done or unreachable
+
+
+def observe_all(targets: Sequence[Target], keep: Callable[[Obj], bool], namespaces: Sequence[str],
+                cilium_namespace: str, *, timeout: float, concurrency: int,
+                progress: Progress | None = None) -> dict[str, Result]:
+    """Every target's Result, in the targets' order. `keep` selects the Services worth reporting;
+    `namespaces` are where to list them when listing every namespace is forbidden."""
+    done: queue.Queue[tuple[str, Result]] = queue.Queue()
+    pending = list(targets)
+    running: dict[str, tuple[Target, float]] = {}  # cluster -> (target, when to give up on it)
+    results: dict[str, Result] = {}
+
+    def report(cluster: str, state: str) -> None:
+        if progress is not None and cluster not in results:
+            progress(cluster, state)
+
+    def work(target: Target) -> None:
+        try:
+            result: Result = observe(target, keep, namespaces, cilium_namespace, timeout, report)
+        except Exception as exc:  # any failure makes this one cluster unreachable, never the run
+            result = Unreachable(target.cluster, target.context, describe_error(exc, timeout))
+        done.put((target.cluster, result))
+
+    def finish(cluster: str, result: Result) -> None:
+        del running[cluster]
+        report(cluster, "done" if isinstance(result, Observed) else "unreachable")
+        results[cluster] = result
+
+    while pending or running:
+        while pending and len(running) < concurrency:
+            target = pending.pop(0)
+            running[target.cluster] = (target, time.monotonic() + timeout + GRACE_SECONDS)
+            threading.Thread(target=work, args=(target,), name=f"meshspec-{target.cluster}", daemon=True).start()
+        wait = min(deadline for _, deadline in running.values()) - time.monotonic()
+        try:
+            cluster, result = done.get(timeout=max(wait, 0.0))
+        except queue.Empty:
+            for cluster, (target, deadline) in list(running.items()):
+                if deadline <= time.monotonic():
+                    finish(cluster, Unreachable(cluster, target.context, f"no answer within {timeout:g} s"))
+            continue
+        if cluster in running:  # not already given up on
+            finish(cluster, result)
+    return {t.cluster: results[t.cluster] for t in targets}
+
+
+def observe(target: Target, keep: Callable[[Obj], bool], namespaces: Sequence[str], cilium_namespace: str,
+            timeout: float, progress: Progress) -> Observed:
+    """One cluster, within `timeout` seconds (TimeoutError past it). Raises on any other failure."""
+    from kubernetes import client
+
+    deadline = time.monotonic() + timeout
+
+    def budget() -> float:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"no answer within {timeout:g} s")
+        return left
+
+    progress(target.cluster, "connecting")
+    with client.ApiClient(_configuration(target.context)) as api:
+        core, discovery = client.CoreV1Api(api), client.DiscoveryV1Api(api)
+        progress(target.cluster, "listing")
+        everywhere, listed = _list_scoped(core.list_service_for_all_namespaces, core.list_namespaced_service,
+                                          namespaces, budget)
+        services = [s for s in listed if keep(s)]
+        keys = {object_key(s) for s in services}
+        slices: list[Obj] = []
+        if services:
+            # Only the slices of the kept Services, filtered by the API server where it honours the selector.
+            names = ",".join(sorted({name for _, name in keys}))
+            _, listed = _list_scoped(discovery.list_endpoint_slice_for_all_namespaces,
+                                     discovery.list_namespaced_endpoint_slice, sorted({ns for ns, _ in keys}),
+                                     budget, label_selector=f"{SERVICE_NAME_LABEL} in ({names})")
+            slices = [s for s in listed if (object_key(s)[0], labels(s).get(SERVICE_NAME_LABEL)) in keys]
+        config_map, why = _read_optional(lambda: core.read_namespaced_config_map(
+            CILIUM_CONFIG, cilium_namespace, _preload_content=False, _request_timeout=budget()))
+    return Observed(target.cluster, target.context, tuple(services), tuple(slices), config_map, why,
+                    None if everywhere else tuple(namespaces))
+
+
+def _configuration(context: str) -> Any:
+    from kubernetes import client, config
+
+    configuration = client.Configuration()
+    # Read KUBECONFIG now: the library reads it once, at import. Its loader merges a list of files.
+    config.load_kube_config(config_file=os.environ.get("KUBECONFIG") or "~/.kube/config", context=context,
+                            client_configuration=configuration, persist_config=False)
+    configuration.retries = False  # one try per request: the deadline, not urllib3, decides
+    return configuration
+
+
+def _list(call: Callable[..., Any], budget: Callable[[], float], **options: Any) -> list[Obj]:
+    """Every item of one LIST, page by page."""
+    items: list[Obj] = []
+    token = None
+    while True:
+        page = json.loads(call(limit=PAGE_SIZE, _continue=token, _preload_content=False,
+                               _request_timeout=budget(), **options).data)
+        items += [_strip(item) for item in page.get("items") or []]
+        token = (page.get("metadata") or {}).get("continue")
+        if not token:
+            return items
+
+
+def _list_scoped(everywhere: Callable[..., Any], in_namespace: Callable[..., Any], namespaces: Sequence[str],
+                 budget: Callable[[], float], **options: Any) -> tuple[bool, list[Obj]]:
+    """One cluster-wide LIST, or, when that is forbidden (namespace-scoped RBAC), one LIST per namespace.
+    True with the items when the cluster-wide one worked."""
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        return True, _list(everywhere, budget, **options)
+    except ApiException as exc:
+        if exc.status != 403:
+            raise
+    return False, [item for namespace in namespaces
+                   for item in _list(functools.partial(in_namespace, namespace), budget, **options)]
+
+
+def _read_optional(call: Callable[[], Any]) -> tuple[Obj | None, str | None]:
+    """A GET whose 403 or 404 means "not readable" rather than a failure of the cluster."""
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        return _strip(json.loads(call().data)), None
+    except ApiException as exc:
+        if exc.status in (403, 404):
+            return None, describe_error(exc)
+        raise
+
+
+def _strip(obj: Obj) -> Obj:
+    (obj.get("metadata") or {}).pop("managedFields", None)
+    return obj
+
+
+def describe_error(exc: BaseException, timeout: float | None = None) -> str:
+    """One line saying why a request failed, for people."""
+    import urllib3.exceptions
+    from kubernetes.client.exceptions import ApiException
+    from kubernetes.config.config_exception import ConfigException
+
+    if isinstance(exc, ApiException):
+        try:
+            message = json.loads(exc.body or "{}").get("message") or ""
+        except (ValueError, AttributeError):  # not a Status object
+            message = ""
+        return f"HTTP {exc.status} {exc.reason}" + (f": {message}" if message else "")
+    if isinstance(exc, urllib3.exceptions.NewConnectionError):  # before timeouts: urllib3 makes it one
+        conn = getattr(exc, "conn", None)
+        where = f" to {conn.host}:{conn.port}" if conn is not None else ""
+        return f"cannot connect{where}: {str(exc).split(': ', 1)[-1]}"
+    if isinstance(exc, (TimeoutError, urllib3.exceptions.TimeoutError)):
+        return f"no answer within {timeout:g} s" if timeout else f"timed out: {exc}"
+    if isinstance(exc, ConfigException):
+        return f"kubeconfig: {exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+# --- the dump --------------------------------------------------------------------------------------
+
+def write_dump(folder: str, results: Iterable[Result]) -> list[str]:
+    """The observed objects as `meshspec simulate` reads them: FOLDER/<cluster>/services.yaml and
+    endpointslices.yaml (kind: List), plus cilium-config.yaml when it was readable (simulate skips it).
+    Unreachable clusters get no folder. Returns the files written."""
+    import yaml
+
+    written = []
+    for result in results:
+        if not isinstance(result, Observed):
+            continue
+        files = {"services.yaml": ("v1", "Service", result.services),
+                 "endpointslices.yaml": ("discovery.k8s.io/v1", "EndpointSlice", result.slices)}
+        if result.cilium_config is not None:
+            files["cilium-config.yaml"] = ("v1", "ConfigMap", (result.cilium_config,))
+        os.makedirs(os.path.join(folder, result.cluster), exist_ok=True)
+        for name, (api_version, kind, items) in files.items():
+            path = os.path.join(folder, result.cluster, name)
+            listed = {"apiVersion": "v1", "kind": "List",
+                      "items": [{"apiVersion": api_version, "kind": kind, **item} for item in items]}
+            with open(path, "w", encoding="utf-8") as fh:
+                yaml.safe_dump(listed, fh, sort_keys=False, allow_unicode=True)
+            written.append(path)
+    return written

@@ -1,0 +1,195 @@
+"""Observed cluster state, read from a folder, for `meshspec simulate STATE_DIR`.
+
+STATE_DIR holds one folder per cluster, named after the cluster. The YAML or JSON files directly inside
+hold that cluster's Kubernetes objects: single documents, multi-document streams or Lists, e.g.
+`kubectl get svc,endpointslices -A -o yaml > STATE_DIR/<cluster>/dump.yaml`. Only core/v1 Services and
+discovery.k8s.io EndpointSlices are read; every other kind (Secrets included) is dropped unread. Hidden
+entries, sub-folders and files with other extensions are skipped.
+
+The objects are converted by k8s/objects.py, which live verification shares.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..cilium.routing import ClusterService, EndpointSlice
+from ..diagnostics import Diagnostic, Path, Report, diagnostic, format_path, unique_sorted
+from ..k8s.names import cluster_name_problem
+from ..k8s.objects import (SERVICE_NAME_LABEL, NamedSlice, check_mapping, get_items, get_typed, parse_service,
+                           parse_slice)
+from ..spec.load import Document, LoadError, load_documents, load_json_fast, read_text
+
+# A `kubectl get svc,endpointslices -A -o json` dump of a cluster with ~1,000 Services is ~4.2 MB.
+MAX_STATE_FILE_BYTES = 256 * 1024 * 1024
+EXTENSIONS = (".yaml", ".yml", ".json")
+# (apiVersion, kind) read; the EndpointSlice fields used here are the same in v1beta1.
+_KINDS = {("v1", "Service"): "Service", ("discovery.k8s.io/v1", "EndpointSlice"): "EndpointSlice",
+          ("discovery.k8s.io/v1beta1", "EndpointSlice"): "EndpointSlice"}
+
+
+class StateError(Exception):
+    """STATE_DIR is not a state folder at all (the CLI exits 2)."""
+
+
+@dataclass(frozen=True)
+class State:
+    clusters: tuple[str, ...]  # sorted cluster folder names
+    # (namespace, name) -> {cluster: that cluster's copy}; both levels sorted
+    services: dict[tuple[str, str], dict[str, ClusterService]]
+
+
+# --- the folder -----------------------------------------------------------------------------------
+
+def load_state(state_dir: str) -> tuple[State, list[Diagnostic]]:
+    """Every cluster's Services with their EndpointSlices, and every problem found, sorted."""
+    if not os.path.isdir(state_dir):
+        raise StateError(f"{state_dir}: no such folder" if not os.path.exists(state_dir)
+                         else f"{state_dir} is not a folder; give the folder holding one folder per cluster")
+    entries = [os.path.join(state_dir, e) for e in _listdir(state_dir)]
+    clusters = tuple(os.path.basename(e) for e in entries if os.path.isdir(e))
+    if not clusters:
+        raise StateError(f"{state_dir} holds no cluster folder; put each cluster's objects in {state_dir}/<cluster>/")
+    diagnostics = [diagnostic("stray-file", "this file is not read: objects go in a cluster folder, "
+                              f"{state_dir}/<cluster>/.", e)
+                   for e in entries if os.path.isfile(e) and e.lower().endswith(EXTENSIONS)]
+    services: dict[tuple[str, str], dict[str, ClusterService]] = {}
+    for cluster in clusters:
+        for key, svc in _load_cluster(os.path.join(state_dir, cluster), cluster, diagnostics).items():
+            services.setdefault(key, {})[cluster] = svc
+    return State(clusters, dict(sorted(services.items()))), unique_sorted(diagnostics)
+
+
+def _listdir(folder: str) -> list[str]:
+    """Visible entries, sorted."""
+    try:
+        return sorted(e for e in os.listdir(folder) if not e.startswith("."))
+    except OSError as exc:
+        raise StateError(f"{folder}: cannot read the folder: {exc.strerror}") from None
+
+
+def _load_cluster(folder: str, cluster: str, diagnostics: list[Diagnostic]) -> dict[tuple[str, str], ClusterService]:
+    problem = cluster_name_problem(cluster)
+    if problem:
+        diagnostics.append(diagnostic("cluster-name", problem, folder))
+    first: dict[tuple[str, str, str], str] = {}  # (kind, namespace, name) -> FILE:LINE of its first definition
+    services: dict[tuple[str, str], ClusterService] = {}
+    slices: dict[tuple[str, str], tuple[NamedSlice, Document, Path]] = {}
+    for file in _files(folder, diagnostics):
+        for kind, item, doc, at in _read_file(file, diagnostics):
+            key = (item.namespace, item.name)
+            if (kind,) + key in first:
+                doc = _positioned(doc)
+                _reporter(doc, at, diagnostics)(
+                    f"duplicate-{kind.lower()}", ("metadata", "name"), f"{kind} {key[0]}/{key[1]} is already "
+                    f"defined at {first[(kind,) + key]}; a cluster holds one {kind} of a name.")
+                continue
+            first[(kind,) + key] = f"{file}:{_positioned(doc).position(at + ('metadata', 'name')).line}" \
+                if doc.positioned else file
+            if isinstance(item, ClusterService):
+                services[key] = item
+            else:
+                slices[key] = (item, doc, at)
+    owned: dict[tuple[str, str], list[EndpointSlice]] = {}
+    for (namespace, name), (es, doc, at) in sorted(slices.items()):
+        if es.service is not None and (namespace, es.service) in services:
+            owned.setdefault((namespace, es.service), []).append(es.slice)
+        else:
+            # Without its Service the slice feeds no frontend, and Cilium exports nothing for it.
+            why = (f"is labelled for Service {namespace}/{es.service}, which is not in cluster {cluster!r}"
+                   if es.service is not None else f"has no '{SERVICE_NAME_LABEL}' label, so it belongs to no Service")
+            diagnostics.append(_positioned(doc).diagnostic(
+                "orphan-endpointslice", at + ("metadata", "labels", SERVICE_NAME_LABEL),
+                f"EndpointSlice {namespace}/{name} {why}; it is ignored."))
+    return {key: replace(svc, slices=tuple(owned.get(key, ()))) for key, svc in sorted(services.items())}
+
+
+Item = tuple[str, Any, Document, Path]  # (kind, ClusterService | NamedSlice, its document, its path there)
+
+
+def _read_file(file: str, diagnostics: list[Diagnostic]) -> list[Item]:
+    """The Services and EndpointSlices of one file. JSON (what `kubectl -o json` dumps at scale) is read
+    without positions first; only a file with a problem is read again to locate it."""
+    try:
+        text = read_text(file, MAX_STATE_FILE_BYTES)
+        docs = load_json_fast(text, file) if file.lower().endswith(".json") else None
+        if docs is not None:
+            found: list[Diagnostic] = []
+            items = _parse_docs(docs, found)
+            if not found:
+                return items
+        docs = load_documents(text, file)
+    except LoadError as exc:
+        diagnostics.append(exc.diagnostic)
+        return []
+    return _parse_docs(docs, diagnostics)
+
+
+def _parse_docs(docs: list[Document], diagnostics: list[Diagnostic]) -> list[Item]:
+    items = []
+    for doc in docs:
+        for at, kind, obj in _objects(doc, diagnostics):
+            report = _reporter(doc, at, diagnostics)
+            item = parse_service(obj, report) if kind == "Service" else parse_slice(obj, report)
+            if item.name:
+                items.append((kind, item, doc, at))
+    return items
+
+
+def _positioned(doc: Document) -> Document:
+    """The same document read with positions (for a problem found only after a fast read)."""
+    if doc.positioned:
+        return doc
+    return load_documents(read_text(doc.file, MAX_STATE_FILE_BYTES), doc.file)[0]
+
+
+def _files(folder: str, diagnostics: list[Diagnostic]) -> list[str]:
+    try:
+        names = _listdir(folder)
+    except StateError as exc:
+        diagnostics.append(diagnostic("unreadable", str(exc), folder))
+        return []
+    paths = [os.path.join(folder, n) for n in names if n.lower().endswith(EXTENSIONS)]
+    return [p for p in paths if os.path.isfile(p)]
+
+
+def _reporter(doc: Document, base: Path, diagnostics: list[Diagnostic]) -> Report:
+    def report(code: str, path: Path, message: str, at_key: bool = False) -> None:
+        diagnostics.append(doc.diagnostic(code, base + tuple(path), message))
+    return report
+
+
+def _objects(doc: Document, diagnostics: list[Diagnostic]) -> list[tuple[Path, str, dict]]:
+    """The Services and EndpointSlices of one document, Lists flattened, with their paths. Loader problems
+    inside objects of other kinds are dropped with them: those objects (Secrets above all) are not read."""
+    found: list[tuple[Path, str, dict]] = []
+    ignored: list[str] = []
+
+    def walk(obj: Any, at: Path, inherited: tuple[str, str] | None) -> None:
+        report = _reporter(doc, at, diagnostics)
+        if not check_mapping(obj, (), "a Kubernetes object", report):
+            return
+        fallback = inherited or ("", "")
+        api_version = get_typed(obj, "apiVersion", (), str, report, required=inherited is None) or fallback[0]
+        kind = get_typed(obj, "kind", (), str, report, required=inherited is None) or fallback[1]
+        if not (api_version and kind):
+            return
+        if kind == "List" or (kind.endswith("List") and "items" in obj):
+            # kubectl's `kind: List` items carry their own kind; a typed list's (ServiceList) may not.
+            item_type = (api_version, kind[:-len("List")]) if kind != "List" else None
+            for i, item in get_items(obj, "items", (), report):
+                walk(item, at + ("items", i), item_type)
+        elif (api_version, kind) in _KINDS:
+            found.append((at, _KINDS[api_version, kind], obj))
+        else:
+            ignored.append(format_path(at))
+
+    walk(doc.data, (), None)
+    diagnostics.extend(p for p in doc.problems if not any(_within(p.path, prefix) for prefix in ignored))
+    return found
+
+
+def _within(path: str, prefix: str) -> bool:
+    return not prefix or path == prefix or path.startswith((prefix + ".", prefix + "["))

@@ -1,0 +1,255 @@
+"""`meshspec verify`: the live clusters against the spec. Pure: adapters/live.py reads the clusters,
+and this compares what it observed with the spec:
+
+- missing: a Service the spec places in a cluster is not there;
+- stale: a Service labelled app.kubernetes.io/managed-by=meshspec that the spec no longer places there;
+- annotation, label and spec drift from the rendered object. Only what the spec renders is compared,
+  with the API server's defaults applied to the rendered side (type ClusterIP, sessionAffinity None,
+  port protocol TCP, targetPort = port), so fields that the API server or controllers set (clusterIP(s),
+  allocated nodePorts, ipFamilies, internalTrafficPolicy, status, metadata, kubectl's and Pulumi's
+  annotations) never count. The exception is Cilium's own annotations: meshspec owns them, so one the
+  spec does not render is drift;
+- parity: the Service's ports (name, port, protocol) differ between the clusters that serve it;
+- cilium-config's cluster-name and cluster-id differ from the spec (when readable), and, when the spec
+  manages Cluster Mesh, the clustermesh-apiserver Service is missing or of another type;
+- no-backends: on the observed state, the routing engine gives a client cluster no backend.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+from ..artifacts.manifests import render_cluster
+from ..cilium.annotations import OWNED_PREFIXES
+from ..cilium.routing import route_service
+from ..cilium.versions import parse_version
+from ..k8s.names import MANAGED_BY, MANAGED_BY_LABEL
+from ..k8s.objects import cluster_service
+from ..k8s.observed import Obj, Observed, Result, Unreachable, object_key
+from ..spec.model import Cluster, Mesh, Service
+
+APISERVER_SERVICE = "clustermesh-apiserver"
+_ABSENT = object()
+
+
+@dataclass(frozen=True)
+class Problem:
+    cluster: str
+    kind: str  # missing | stale | annotation-drift | label-drift | spec-drift | parity | cilium-config
+    #            | clustermesh-apiserver | no-backends
+    namespace: str
+    name: str
+    field: str  # where in the object, e.g. spec.ports[0].port; "" for the whole object
+    expected: Any  # None: should not be there
+    actual: Any  # None: is not there
+    message: str
+
+
+@dataclass
+class VerifyReport:
+    results: dict[str, Result]  # the clusters checked, in spec order
+    problems: list[Problem] = field(default_factory=list)
+    notes: dict[str, list[str]] = field(default_factory=dict)  # cluster -> what could not be checked
+    cilium_version: str = ""
+    routes: list[tuple[str, str, dict]] = field(default_factory=list)  # (namespace, name, {observer: view})
+
+    @property
+    def unreachable(self) -> list[Unreachable]:
+        return [r for r in self.results.values() if isinstance(r, Unreachable)]
+
+    @property
+    def ok(self) -> bool:
+        return not (self.problems or self.unreachable)
+
+
+def verify(mesh: Mesh, results: Mapping[str, Result]) -> VerifyReport:
+    """Compare what the clusters in `results` (cluster name -> Result) serve with the spec."""
+    report = VerifyReport(dict(results))
+    observed = {c: r for c, r in results.items() if isinstance(r, Observed)}
+    for name, live in observed.items():
+        cluster = mesh.cluster(name)
+        report.problems += cluster_problems(mesh, name, live.services)
+        report.problems += cilium_problems(mesh, cluster, live)
+        if live.namespaces is not None:
+            report.notes.setdefault(name, []).append(
+                f"listing Services in every namespace is forbidden: listed {', '.join(live.namespaces)} only, "
+                "so stale Services elsewhere are not checked")
+        if live.cilium_config is None:
+            report.notes.setdefault(name, []).append(
+                f"{mesh.cilium.namespace}/cilium-config is not readable ({live.cilium_config_error}): "
+                "cluster-name and cluster-id not checked")
+    for service in mesh.services:
+        report.problems += parity_problems(service, observed)
+    _route(mesh, observed, report)
+    order = {name: i for i, name in enumerate(results)}
+    report.problems.sort(key=lambda p: (order[p.cluster], p.namespace, p.name, p.kind, p.field))
+    return report
+
+
+def cluster_problems(mesh: Mesh, cluster: str, services: Sequence[Obj]) -> list[Problem]:
+    """Missing, stale and drifted Services of one cluster."""
+    live = {object_key(s): s for s in services}
+    rendered = {object_key(obj): obj for obj in render_cluster(mesh, cluster)}
+    problems = []
+    for key, obj in rendered.items():
+        if key not in live:
+            problems.append(Problem(cluster, "missing", *key, "", "Service", None,
+                                    f"missing: the spec places this Service in {cluster}, which has none"))
+        else:
+            problems += service_drift(cluster, obj, live[key])
+    for key, obj in live.items():
+        if key not in rendered and _meta(obj, "labels").get(MANAGED_BY_LABEL) == MANAGED_BY:
+            problems.append(Problem(cluster, "stale", *key, "", None, "Service",
+                                    f"stale: labelled {MANAGED_BY_LABEL}={MANAGED_BY}, but the spec no longer "
+                                    f"places it in {cluster}"))
+    return problems
+
+
+def service_drift(cluster: str, rendered: Obj, live: Obj) -> list[Problem]:
+    """Where the live Service differs from the rendered one, in what the spec renders."""
+    namespace, name = object_key(rendered)
+    found = []
+    for what, owned in (("annotations", _cilium_owned), ("labels", lambda key: False)):
+        expected, actual = _meta(rendered, what), _meta(live, what)
+        for key in sorted(set(expected) | {k for k in actual if owned(k)}):
+            if expected.get(key) != actual.get(key):
+                found.append((f"{what[:-1]}-drift", f"metadata.{what}[{key}]", expected.get(key), actual.get(key)))
+    found += [("spec-drift", path, exp, act)
+              for path, exp, act in _diff(with_defaults(rendered.get("spec") or {}), live.get("spec") or {}, "spec")]
+    return [Problem(cluster, kind, namespace, name, path, exp, act,
+                    f"{kind.replace('-', ' ')}: {path} is {_show(act)}; the spec says {_show(exp)}")
+            for kind, path, exp, act in found]
+
+
+def with_defaults(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """A rendered Service spec with the defaults the API server fills in when the spec leaves them out
+    (SetDefaults_Service). Fields it allocates or derives per cluster are not predicted: they are not
+    compared unless the spec sets them."""
+    out = copy.deepcopy(dict(spec))
+    out.setdefault("type", "ClusterIP")
+    out.setdefault("sessionAffinity", "None")
+    for port in out.get("ports") or []:
+        if isinstance(port, dict):
+            port.setdefault("protocol", "TCP")
+            if "port" in port:
+                port.setdefault("targetPort", port["port"])
+    return out
+
+
+def _diff(expected: Any, actual: Any, path: str) -> Iterator[tuple[str, Any, Any]]:
+    """(path, expected, actual) for every difference, looking only at what `expected` holds."""
+    if isinstance(expected, Mapping) and isinstance(actual, Mapping):
+        for key, value in expected.items():
+            yield from _diff(value, actual.get(key, _ABSENT), _join(path, key))
+    elif isinstance(expected, list) and isinstance(actual, list) and len(expected) == len(actual):
+        for i, (exp, act) in enumerate(zip(expected, actual)):
+            yield from _diff(exp, act, f"{path}[{i}]")
+    elif actual is _ABSENT:
+        if expected not in ("", 0, False, [], {}, None):  # the API omits zero values
+            yield path, expected, None
+    elif expected != actual or type(expected) is not type(actual):
+        yield path, expected, actual
+
+
+def parity_problems(service: Service, observed: Mapping[str, Observed]) -> list[Problem]:
+    """Clusters whose copy of the Service has other ports (name, port, protocol) than most copies: Cilium
+    matches backends to frontends by port name and protocol, so such a cluster's backends go unused or
+    its clients miss the others'. Ties go to the spec's ports."""
+    ports = {c: _ports(svc) for c, live in observed.items() if c in service.placements
+             and (svc := live.service(service.namespace, service.name)) is not None}
+    counts = Counter(ports.values())
+    if len(counts) < 2:
+        return []
+    spec_ports = _ports({"spec": with_defaults(service.spec)})
+    best = max(counts.values())
+    reference = spec_ports if counts.get(spec_ports) == best else next(p for p in ports.values() if counts[p] == best)
+    agree = [c for c, p in ports.items() if p == reference]
+    return [Problem(c, "parity", service.namespace, service.name, "spec.ports", list(reference), list(p),
+                    f"parity broken: ports {_show(list(p))} here, {_show(list(reference))} in {', '.join(agree)}; "
+                    "Cilium pairs backends with frontends by port name and protocol")
+            for c, p in ports.items() if p != reference]
+
+
+def cilium_problems(mesh: Mesh, cluster: Cluster, live: Observed) -> list[Problem]:
+    """cilium-config's cluster-name and cluster-id (when readable); the clustermesh-apiserver Service
+    and its type when the spec manages Cluster Mesh."""
+    namespace = mesh.cilium.namespace
+    problems = []
+    if live.cilium_config is not None:
+        data = live.cilium_config.get("data") or {}
+        for key, expected in (("cluster-name", cluster.name), ("cluster-id", str(cluster.id))):
+            if data.get(key) != expected:
+                problems.append(Problem(cluster.name, "cilium-config", namespace, "cilium-config", f"data[{key}]",
+                                        expected, data.get(key), f"cilium-config {key} is {_show(data.get(key))}; "
+                                        f"the spec says {_show(expected)}"))
+    if mesh.cilium.managed:
+        wanted = mesh.cilium.service_type
+        apiserver = live.service(namespace, APISERVER_SERVICE)
+        actual = None if apiserver is None else (apiserver.get("spec") or {}).get("type", "ClusterIP")
+        if actual != wanted:
+            message = (f"no {APISERVER_SERVICE} Service; the spec sets up Cluster Mesh with a {wanted} one"
+                       if apiserver is None else f"the {APISERVER_SERVICE} Service is {actual}; the spec says {wanted}")
+            problems.append(Problem(cluster.name, "clustermesh-apiserver", namespace, APISERVER_SERVICE,
+                                    "" if apiserver is None else "spec.type", wanted, actual, message))
+    return problems
+
+
+def _route(mesh: Mesh, observed: Mapping[str, Observed], report: VerifyReport) -> None:
+    """The routing table on the observed state, and the client clusters it leaves without backends."""
+    version = parse_version(mesh.cilium.version)
+    report.cilium_version = str(version)
+    for service in mesh.services:
+        copies = {}
+        for cluster, live in observed.items():
+            obj = live.service(service.namespace, service.name)
+            if obj is not None:
+                try:
+                    copies[cluster] = cluster_service(obj, live.slices_of(service.namespace, service.name))
+                except ValueError as exc:
+                    report.notes.setdefault(cluster, []).append(f"{service.key}: not simulated: {exc}")
+        observers = [c for c in service.placements if c in observed]
+        if not observers:
+            continue
+        views = route_service(copies, observers, version)
+        report.routes.append((service.namespace, service.name, views))
+        for cluster, view in views.items():
+            empty = [key for key, route in view.frontends.items() if not route.backends]
+            if view.exists and empty:
+                report.problems.append(Problem(
+                    cluster, "no-backends", service.namespace, service.name, "routing", "a backend for every port",
+                    empty,
+                    f"no backends: clients in {cluster} get none for {', '.join(empty)} (no ready endpoint that "
+                    "Cilium sends them to; see the routing table)"))
+
+
+def _cilium_owned(key: str) -> bool:
+    return key.startswith(OWNED_PREFIXES)
+
+
+def _ports(service: Mapping[str, Any]) -> tuple[str, ...]:
+    return tuple(f"{p.get('name') or '(unnamed)'} {p.get('port')}/{p.get('protocol') or 'TCP'}"
+                 for p in (service.get("spec") or {}).get("ports") or [] if isinstance(p, Mapping))
+
+
+def _meta(obj: Mapping[str, Any], what: str) -> Mapping[str, Any]:
+    return (obj.get("metadata") or {}).get(what) or {}
+
+
+def _join(path: str, key: Any) -> str:
+    return f"{path}[{key}]" if any(c in str(key) for c in "./") else f"{path}.{key}"
+
+
+def _show(value: Any) -> str:
+    return "absent" if value is None else json.dumps(value)
+
+
+def keeper(mesh: Mesh) -> Callable[[Obj], bool]:
+    """Which live Services matter: those the spec names, those meshspec manages, and Cilium's apiserver."""
+    named = {(s.namespace, s.name) for s in mesh.services} | {(mesh.cilium.namespace, APISERVER_SERVICE)}
+    return lambda obj: object_key(obj) in named or _meta(obj, "labels").get(MANAGED_BY_LABEL) == MANAGED_BY
+
+

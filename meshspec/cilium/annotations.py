@@ -1,0 +1,76 @@
+"""The Service annotations Cilium reads for global services: every key and legacy alias, how Cilium
+reads them (read_flags) and what meshspec writes (write_flags).
+
+From ../shared/reference/cilium-semantics.md section 1, which cites pkg/annotation/k8s.go and
+pkg/annotation/clustermesh.go.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+GLOBAL = "service.cilium.io/global"
+SHARED = "service.cilium.io/shared"
+AFFINITY = "service.cilium.io/affinity"
+
+# New keys first, then the legacy aliases; annotation.Get prefers the new key (section 1, "Lookup order").
+GLOBAL_KEYS = (GLOBAL, "io.cilium/global-service")
+SHARED_KEYS = (SHARED, "io.cilium/shared-service")
+AFFINITY_KEYS = (AFFINITY, "io.cilium/service-affinity")
+
+# The annotations meshspec derives from global/shared/affinity and so owns: a spec may not write them,
+# and verify reports one the spec does not render as drift.
+OWNED = GLOBAL_KEYS + SHARED_KEYS + AFFINITY_KEYS
+OWNED_PREFIXES = ("service.cilium.io/",) + OWNED[1::2]  # every service.cilium.io/* key, and the aliases
+
+
+@dataclass(frozen=True)
+class ServiceFlags:
+    """What one cluster's Service tells Cilium: global, shared, affinity (local | remote | none)."""
+
+    is_global: bool
+    shared: bool
+    affinity: str
+    # The affinity annotation as written when it is present but neither local nor remote ("none", "",
+    # "foo"): harmless on most versions, a blackhole on the 1.18 load balancer (#46623).
+    unmatched_affinity: str | None = None
+
+
+def _lookup(annotations: Mapping[str, str], keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        if key in annotations:
+            return annotations[key]
+    return None
+
+
+def read_flags(annotations: Mapping[str, str]) -> ServiceFlags:
+    """pkg/annotation/clustermesh.go (section 1): values are lower-cased and compared to "true";
+    "True" counts, "yes"/"1"/"true " do not. shared defaults to true when global, and shared and
+    affinity are ignored unless global."""
+    is_global = (_lookup(annotations, GLOBAL_KEYS) or "").lower() == "true"
+    if not is_global:
+        return ServiceFlags(False, False, "none")
+    shared_value = _lookup(annotations, SHARED_KEYS)
+    shared = True if shared_value is None else shared_value.lower() == "true"
+    raw = _lookup(annotations, AFFINITY_KEYS)
+    value = (raw or "").lower()
+    if value in ("local", "remote"):
+        return ServiceFlags(True, shared, value)
+    # Anything else reads as none, on every version but the buggy 1.18 load balancer (see routing).
+    return ServiceFlags(True, shared, "none", unmatched_affinity=raw)
+
+
+def write_flags(is_global: bool, shared: bool, affinity: str) -> dict[str, str]:
+    """The annotations meshspec renders, as the guide writes them (../shared/seed/cilium-global-services-
+    guide.txt): `global: "true"` on a global Service; `shared` only when false and `affinity` only when
+    local or remote, since Cilium's defaults (shared=true when global, affinity none) cover the rest. A
+    non-global Service carries none."""
+    if not is_global:
+        return {}
+    annotations = {GLOBAL: "true"}
+    if not shared:
+        annotations[SHARED] = "false"
+    if affinity in ("local", "remote"):
+        annotations[AFFINITY] = affinity
+    return annotations

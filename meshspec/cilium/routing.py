@@ -1,0 +1,288 @@
+"""Cilium's datapath for global Services, as one pure function over plain data.
+
+Given every cluster's copy of a Service (annotations, ports, EndpointSlices),
+`route_service` answers, for a client in each cluster: which backends get new
+connections on each of that cluster's Service ports. The rules and their
+sources are in ../shared/reference/cilium-semantics.md:
+
+- section 1: annotations (cilium.read_flags);
+- section 2: export (global and shared; ready-or-serving endpoints, which the
+  receiver marks Active), receive (only a global local Service uses remote
+  backends), ports matched by name, duplicate IPs (local wins);
+- section 3: affinity selection, legacy (<=1.17) and statedb LB (>=1.18).
+
+`explain`, `simulate`, `diff` and `verify` all call this; nothing else in
+meshspec computes Cilium's behaviour.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator, Mapping, Sequence
+
+from .annotations import ServiceFlags, read_flags
+from .versions import CiliumVersion
+
+
+@dataclass(frozen=True)
+class Port:
+    name: str  # "" when unnamed
+    port: int
+    protocol: str = "TCP"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    address: str
+    # Kubernetes' EndpointConditions with their defaults: ready and serving unknown mean ready.
+    ready: bool = True
+    serving: bool = True
+    terminating: bool = False
+
+
+@dataclass(frozen=True)
+class EndpointSlice:
+    ports: tuple[Port, ...]  # port = the backend's own (target) port
+    endpoints: tuple[Endpoint, ...]
+    address_type: str = "IPv4"  # IPv4 | IPv6 | FQDN (FQDN slices are not load-balanced)
+
+
+@dataclass(frozen=True)
+class ClusterService:
+    """One cluster's copy of a Service, with the EndpointSlices labelled for it in that cluster."""
+
+    namespace: str
+    name: str
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    ports: tuple[Port, ...] = ()  # port = the Service (frontend) port
+    headless: bool = False  # clusterIP None or ExternalName: no frontend to load-balance
+    families: tuple[str, ...] = ("IPv4",)
+    slices: tuple[EndpointSlice, ...] = ()
+
+
+@dataclass(frozen=True)
+class Backend:
+    cluster: str
+    address: str
+    port: int
+    protocol: str
+    port_name: str
+    family: str
+    active: bool  # False: terminating (kept for existing connections only)
+
+    @functools.cached_property  # formatted once: simulate prints millions at scale
+    def endpoint(self) -> str:
+        return f"[{self.address}]:{self.port}" if self.family == "IPv6" else f"{self.address}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Route:
+    """One frontend (Service port) as a client in `observer` sees it: which of its local backends and
+    which clusters' exported backends Cilium selects. Remote groups are shared between observers (the
+    clusters in `skip`, the observer's own export and clusters without pods, are left out); backends
+    are materialized only when asked, so a mesh-wide question costs O(clusters), not O(backends)."""
+
+    observer: str
+    local: tuple[Backend, ...]
+    remote: Mapping[str, tuple[Backend, ...]]  # cluster -> its exported backends matching this frontend
+    senders: tuple[str, ...]  # the clusters in `remote` with any backend, sorted
+    skip: frozenset[str]
+    use_local: bool
+    use_remote: bool
+    active_only: bool  # new connections go to Active backends only
+    remote_count: int  # how many clusters' exported backends are selected
+
+    @property
+    def size(self) -> int:
+        """How many clusters serve this frontend, without listing them."""
+        return bool(self._local_selected()) + (self.remote_count if self.use_remote else 0)
+
+    def _local_selected(self) -> list[Backend]:
+        if not self.use_local:
+            return []
+        return [b for b in self.local if b.active or not self.active_only]
+
+    def remote_clusters(self) -> list[str]:
+        if not self.use_remote:
+            return []
+        return [c for c in self.senders if c not in self.skip]
+
+    @property
+    def clusters(self) -> list[str]:
+        """The clusters whose backends receive new connections, sorted."""
+        clusters = self.remote_clusters()  # sorted, and never the observer (it is in skip)
+        if self._local_selected():
+            bisect.insort(clusters, self.observer)
+        return clusters
+
+    @property
+    def backends(self) -> tuple[Backend, ...]:
+        local = self._local_selected()
+        local_ips = {b.address for b in self.local}
+        # Duplicate IPs: the local backend wins (section 2, receive side).
+        remote = [b for c in self.remote_clusters() for b in self.remote[c] if b.address not in local_ips]
+        return _unique_sorted(local + remote)
+
+
+@dataclass(frozen=True)
+class ObserverView:
+    """What a client in one cluster gets from the Service."""
+
+    exists: bool
+    flags: ServiceFlags | None = None
+    frontends: Mapping[str, Route] = field(default_factory=dict)  # "80/TCP" -> Route
+    notes: tuple[str, ...] = ()
+
+
+def frontend_key(port: Port) -> str:
+    return f"{port.port}/{port.protocol}"
+
+
+def local_backends(cluster: str, service: ClusterService) -> list[Backend]:
+    """Endpoints as the owning cluster's agent sees them: ready -> Active, serving and terminating ->
+    Terminating, neither -> not a backend."""
+    return [
+        Backend(cluster, ep.address, p.port, p.protocol, p.name, s.address_type, ep.ready)
+        for s in service.slices if s.address_type != "FQDN"
+        for ep in s.endpoints if ep.ready or (ep.serving and ep.terminating)
+        for p in s.ports
+    ]
+
+
+def exported_backends(cluster: str, service: ClusterService, flags: ServiceFlags) -> list[Backend]:
+    """What the cluster publishes to the mesh: nothing unless global and shared; otherwise every ready or
+    serving endpoint, conditions dropped, so receivers mark them all Active (section 2, export side)."""
+    if not (flags.is_global and flags.shared):
+        return []
+    return [
+        Backend(cluster, ep.address, p.port, p.protocol, p.name, s.address_type, True)
+        for s in service.slices if s.address_type != "FQDN"
+        for ep in s.endpoints if ep.ready or ep.serving
+        for p in s.ports
+    ]
+
+
+def matches(frontend: Port, backend: Backend, families: Sequence[str], version: CiliumVersion) -> bool:
+    """Ports match by name, never by number (section 2, Ports)."""
+    if backend.protocol != frontend.protocol or backend.family not in families:
+        return False
+    if version.statedb_lb:
+        # writer.go matchesFrontend: the name check applies only when both sides are named.
+        return not (frontend.name and backend.port_name) or frontend.name == backend.port_name
+    # Legacy genCartesianProduct: the endpoint must carry the Service port's name ("" included).
+    return frontend.name == backend.port_name
+
+
+def decide(flags: ServiceFlags, local: Sequence[Backend], remote_any: bool,
+           version: CiliumVersion) -> tuple[bool, bool, bool]:
+    """Section 3, the one place affinity is decided: (use local, use remote, Active backends only).
+    `local` are the observer's matching backends; every remote backend arrives Active (section 2)."""
+    local_active = any(b.active for b in local)
+    if version.statedb_lb:  # pkg/clustermesh/loadbalancer/selectbackends.go; healthy = Active or Terminating
+        if not flags.is_global:
+            return True, False, True
+        if flags.unmatched_affinity is not None and version.invalid_affinity_drops_remote:
+            return True, False, True  # #46623: neither "local" nor "remote" matched: remote backends dropped
+        if flags.affinity == "local":  # remote only with no Active local backend; terminating ones don't count
+            return True, not local_active and remote_any, True
+        if flags.affinity == "remote":  # local only with no healthy remote backend
+            return not remote_any and bool(local), True, True
+        return True, True, True
+    # Legacy service_cache.go + service.go: preferred backends exclusively while one is Active; otherwise
+    # every Active backend; with none Active at all, the Terminating ones.
+    if flags.affinity == "local" and local_active:
+        return True, False, True
+    if flags.affinity == "remote" and remote_any:
+        return False, True, True
+    return True, True, local_active or remote_any
+
+
+class ServiceRouting:
+    """One Service across the mesh, prepared once: flags, local and exported backends per cluster.
+    `view` answers for one client cluster, optionally with some clusters' pods gone (failure analysis)."""
+
+    def __init__(self, copies: Mapping[str, ClusterService], version: CiliumVersion):
+        self.copies = copies
+        self.version = version
+        self.flags = {c: read_flags(svc.annotations) for c, svc in copies.items()}
+        self.local = {c: tuple(local_backends(c, svc)) for c, svc in copies.items()}
+        exports = {c: exported_backends(c, svc, self.flags[c]) for c, svc in copies.items()}
+        self.exports = {c: backends for c, backends in exports.items() if backends}
+        self._matched: dict[tuple, tuple[dict[str, tuple[Backend, ...]], tuple[str, ...]]] = {}
+
+    def _remote(self, port: Port, families: tuple[str, ...]) -> tuple[dict[str, tuple[Backend, ...]], tuple[str, ...]]:
+        """Exported backends matching a frontend, by cluster, and the clusters with any (sorted)."""
+        key = (port, families)
+        if key not in self._matched:
+            groups = {c: tuple(b for b in bs if matches(port, b, families, self.version))
+                      for c, bs in self.exports.items()}
+            self._matched[key] = (groups, tuple(sorted(c for c, g in groups.items() if g)))
+        return self._matched[key]
+
+    def view(self, observer: str, gone: frozenset[str] = frozenset()) -> ObserverView:
+        service = self.copies.get(observer)
+        if service is None:
+            # No local Service: no ClusterIP, no DNS name, nothing to reach (section 2, receive side).
+            return ObserverView(exists=False)
+        flags = self.flags[observer]
+        local = () if observer in gone else self.local[observer]
+        skip = gone | {observer}
+        frontends = {}
+        if not service.headless:  # headless: no frontends, no datapath load-balancing (section 2)
+            for port in service.ports:
+                ours = tuple(b for b in local if matches(port, b, service.families, self.version))
+                # The local Service must itself be global to use remote backends (section 2, receive side).
+                theirs, senders = self._remote(port, service.families) if flags.is_global else ({}, ())
+                remote_count = len(senders) - sum(1 for c in skip if theirs.get(c))
+                use_local, use_remote, active_only = decide(flags, ours, remote_count > 0, self.version)
+                frontends[frontend_key(port)] = Route(observer, ours, theirs, senders, skip, use_local, use_remote,
+                                                      active_only, remote_count)
+        notes = [*_notes(flags, self.version), *self._shared_target_notes(frontends)]
+        return ObserverView(True, flags, frontends, tuple(notes))
+
+    def _shared_target_notes(self, frontends: Mapping[str, Route]) -> Iterator[str]:
+        """#45109 (section 2, Ports): on 1.18.0-1.18.9 and 1.19.0-1.19.3, remote backends of Service ports
+        that share one target port overwrite each other, so only one of those frontends keeps them, and
+        which one depends on map order. The engine cannot know which, so it lists them all and says so."""
+        if not self.version.multiport_shared_target_bug:
+            return
+        users: dict[tuple, set[str]] = {}
+        for key, route in frontends.items():
+            for cluster in route.remote_clusters():
+                for b in route.remote[cluster]:
+                    users.setdefault((cluster, b.address, b.port, b.protocol), set()).add(key)
+        clashes = sorted({tuple(sorted(keys)) for keys in users.values() if len(keys) > 1})
+        for keys in clashes:
+            yield (f"frontends {', '.join(keys)} share remote backends on one target port: Cilium {self.version} "
+                   "keeps them for only one of these frontends, which one depends on map order (cilium#45109)")
+
+
+def route_service(copies: Mapping[str, ClusterService], clusters: Sequence[str],
+                  version: CiliumVersion) -> dict[str, ObserverView]:
+    """For every cluster in `clusters`, what its clients get from this Service. `copies` holds the
+    clusters where the Service exists."""
+    routing = ServiceRouting(copies, version)
+    return {observer: routing.view(observer) for observer in clusters}
+
+
+def _unique_sorted(backends: Iterable[Backend]) -> tuple[Backend, ...]:
+    unique = {(b.cluster, b.endpoint): b for b in backends}
+    return tuple(sorted(unique.values(), key=lambda b: (b.endpoint, b.cluster)))
+
+
+def _notes(flags: ServiceFlags, version: CiliumVersion) -> Iterable[str]:
+    if flags.unmatched_affinity is not None:
+        if flags.is_global and version.invalid_affinity_drops_remote:
+            yield (f"affinity {flags.unmatched_affinity!r} is neither local nor remote: Cilium {version} drops "
+                   "every remote backend (cilium#46623)")
+        elif flags.unmatched_affinity.lower() not in ("none", ""):
+            yield f"affinity {flags.unmatched_affinity!r} is not recognised; Cilium treats it as none"
+
+
+def serving_clusters(view: ObserverView) -> list[str]:
+    """The clusters whose backends receive this observer's new connections, on any port."""
+    if len(view.frontends) == 1:
+        return next(iter(view.frontends.values())).clusters
+    return sorted({c for route in view.frontends.values() for c in route.clusters})

@@ -1,0 +1,22 @@
+"""The command table: name -> one-line summary. Each command lives in the module of its name here, with
+`configure(parser)` and `run(args) -> exit code`, and is imported only when it runs (pip's
+commands_dict), so `meshspec validate` never pays for verify's Kubernetes client or diff's engine."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+COMMANDS: dict[str, str] = {
+    "validate": "check a mesh spec and report every problem with its location",
+    "render": "validate, then write one folder of manifests per cluster",
+    "stacks": "write one Pulumi stack file per cluster; files you edited are left alone",
+    "explain": "which clusters serve each client cluster, and what failover does",
+    "simulate": "what Cilium's datapath does with an observed cluster state",
+    "diff": "what a spec change does: objects per cluster, traffic before and after, risks",
+    "verify": "check the live clusters against the spec, read-only: drift, parity, Cilium, routing",
+}
+
+
+def load(name: str) -> ModuleType:
+    return importlib.import_module(f"{__name__}.{name}")

@@ -1,0 +1,52 @@
+"""meshspec simulate STATE_DIR: what Cilium's datapath does with an observed cluster state."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..command import UsageError
+from ..status import EXIT_INVALID, EXIT_OK
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("state", metavar="STATE_DIR",
+                        help="one folder per cluster (named after it) of Service and EndpointSlice YAML/JSON")
+    parser.add_argument("--cilium-version", metavar="V", default=None,
+                        help="the Cilium version to model (default 1.20; 1.14 to 1.20)")
+    parser.add_argument("--observer", metavar="CLUSTER", help="show only what clients in CLUSTER get")
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ...analysis.simulate import simulate
+    from ...analysis.state import StateError, load_state
+    from ...cilium.versions import DEFAULT_VERSION
+    from ...diagnostics import has_errors
+    from ...formats.diagnostics import to_text
+    from ...formats.routing import simulate_json, simulate_text
+
+    version = _version(args.cilium_version or DEFAULT_VERSION)
+    try:
+        state, diagnostics = load_state(args.state)
+    except StateError as exc:
+        raise UsageError(str(exc)) from None
+    sys.stderr.write(to_text(diagnostics))
+    if has_errors(diagnostics):
+        print(f"{args.state}: the state has errors; nothing simulated", file=sys.stderr)
+        return EXIT_INVALID
+    if args.observer and args.observer not in state.clusters:
+        raise UsageError(f"--observer {args.observer}: no such cluster folder; found {', '.join(state.clusters)}")
+    routes = simulate(state, [args.observer] if args.observer else list(state.clusters), version)
+    render = simulate_json if args.format == "json" else simulate_text
+    sys.stdout.write(render(str(version), routes))
+    return EXIT_OK
+
+
+def _version(text: str):
+    from ...cilium.versions import VersionError, parse_version
+
+    try:
+        return parse_version(text)
+    except VersionError as exc:
+        raise UsageError(f"--cilium-version: {exc}") from None

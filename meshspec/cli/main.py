@@ -1,0 +1,65 @@
+"""main(): parse the command line, run the one command asked for, and turn what goes wrong into an
+exit code (cli/status.py). Only that command's module is imported (commands/__init__.py), and pulumi
+never is."""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import sys
+from typing import Sequence
+
+from .command import UsageError
+from .commands import COMMANDS, load
+from .status import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+
+DESCRIPTION = ("Cilium Cluster Mesh global services as code: validate a mesh spec, render identical Services and "
+               "Cilium values for every cluster, see what traffic will do, review changes and verify live clusters.")
+
+
+def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
+    """The parser, with the full arguments of the `selected` command (every command when None)."""
+    parser = argparse.ArgumentParser(prog="meshspec", description=DESCRIPTION)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, summary in COMMANDS.items():
+        command = commands.add_parser(name, help=summary)
+        if selected is None or name == selected:
+            module = load(name)
+            module.configure(command)
+            command.set_defaults(run=module.run)
+    return parser
+
+
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The command named on the line: the first word that is not an option (meshspec has no options that
+    take a value before the command)."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    selected = _command_in(argv)
+    parser = build_parser(selected if selected in COMMANDS else "")
+    args = parser.parse_args(argv)  # exits 2 on usage errors
+    # meshspec builds large trees of small objects and few cycles: the cyclic GC spent up to 70% of large
+    # runs walking them, for nothing. A command is short-lived; the GC is back on when it returns.
+    gc.disable()
+    try:
+        return args.run(args)
+    except UsageError as exc:
+        print(f"meshspec {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # a bug in meshspec: say so plainly, keep the traceback for those who ask
+        if os.environ.get("MESHSPEC_DEBUG"):
+            raise
+        print(f"meshspec {args.command}: internal error: {type(exc).__name__}: {exc}\n"
+              "This is a bug in meshspec; rerun with MESHSPEC_DEBUG=1 for the traceback and report it.",
+              file=sys.stderr)
+        return EXIT_INTERNAL
+    finally:
+        gc.enable()

@@ -1,0 +1,193 @@
+"""Kubernetes objects as the API serves them (camelCase JSON) -> the routing engine's input.
+
+Pure: no I/O. `cluster_service` builds one cilium.routing.ClusterService from a Service and its
+EndpointSlices, applying Kubernetes' defaults; simulate (analysis/state.py), verify and import share it.
+Malformed parts are reported through a `Report` (code, path inside the object, message) and left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Iterable, Iterator, Mapping
+
+from ..cilium.routing import ClusterService, Endpoint, EndpointSlice, Port
+from ..diagnostics import Path, Report, format_path
+
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"  # how an EndpointSlice names its Service
+PROTOCOLS = ("TCP", "UDP", "SCTP")
+ADDRESS_TYPES = ("IPv4", "IPv6", "FQDN")
+IP_FAMILIES = ("IPv4", "IPv6")
+
+
+def is_headless(spec: Mapping[str, Any]) -> bool:
+    """No cluster IP: a headless or ExternalName Service. Kubernetes needs no ports for it, and Cilium has
+    no frontend to load-balance (cilium-semantics.md section 2, "Headless services")."""
+    return spec.get("clusterIP") == "None" or spec.get("type") == "ExternalName"
+
+
+@dataclass(frozen=True)
+class NamedSlice:
+    """An EndpointSlice with the metadata that places it."""
+
+    namespace: str
+    name: str
+    service: str | None  # the kubernetes.io/service-name label
+    slice: EndpointSlice
+
+
+# --- pure conversion ------------------------------------------------------------------------------
+
+def cluster_service(service: Mapping[str, Any], slices: Iterable[Mapping[str, Any]]) -> ClusterService:
+    """One cluster's copy of a Service from its objects as the API serves them (camelCase JSON).
+    `slices` are the EndpointSlices labelled kubernetes.io/service-name=<name> in its namespace.
+    Raises ValueError on a malformed object."""
+    slices = list(slices)
+    if not all(isinstance(obj, dict) for obj in (service, *slices)):
+        raise ValueError("a Service or EndpointSlice is not a mapping")
+    svc = parse_service(service, _raise("Service"))
+    parsed = sorted((parse_slice(s, _raise("EndpointSlice")) for s in slices), key=lambda s: s.name)
+    return replace(svc, slices=tuple(s.slice for s in parsed))
+
+
+def _raise(kind: str) -> Report:
+    def report(code: str, path: Path, message: str) -> None:
+        raise ValueError(f"{kind} {format_path(path) or '(top level)'}: {message} [{code}]")
+    return report
+
+
+def parse_service(obj: Mapping[str, Any], report: Report) -> ClusterService:
+    """A core/v1 Service without slices; malformed parts are reported and left out (name "" if unusable)."""
+    meta, namespace, name = _metadata(obj, report)
+    spec = get_typed(obj, "spec", (), dict, report) or {}
+    cluster_ip = get_typed(spec, "clusterIP", ("spec",), str, report)
+    get_typed(spec, "type", ("spec",), str, report)  # a wrong type is reported; is_headless then reads False
+    return ClusterService(namespace, name, _strings_map(meta, "annotations", ("metadata",), report),
+                          tuple(_ports(spec, ("spec",), report, port_required=True)), is_headless(spec),
+                          _families(spec, cluster_ip, report))
+
+
+def _families(spec: Mapping[str, Any], cluster_ip: str | None, report: Report) -> tuple[str, ...]:
+    declared = [f for i, f in _strings(spec, "ipFamilies", ("spec",), report)
+                if _one_of(f, IP_FAMILIES, ("spec", "ipFamilies", i), report)]
+    # Services written before dual-stack (or by hand) carry only their addresses.
+    ips = [ip for _, ip in _strings(spec, "clusterIPs", ("spec",), report)] or [cluster_ip or ""]
+    inferred = ["IPv6" if ":" in ip else "IPv4" for ip in ips if ip not in ("", "None")]
+    return tuple(dict.fromkeys(declared or inferred)) or ("IPv4",)
+
+
+def parse_slice(obj: Mapping[str, Any], report: Report) -> NamedSlice:
+    """A discovery.k8s.io EndpointSlice; malformed parts are reported and left out (name "" if unusable)."""
+    meta, namespace, name = _metadata(obj, report)
+    service = _strings_map(meta, "labels", ("metadata",), report).get(SERVICE_NAME_LABEL)
+    address_type = get_typed(obj, "addressType", (), str, report, required=True)
+    if address_type is not None and not _one_of(address_type, ADDRESS_TYPES, ("addressType",), report):
+        address_type = None
+    endpoints = tuple(ep for i, item in get_items(obj, "endpoints", (), report)
+                      for ep in _endpoints(item, ("endpoints", i), report))
+    ports = tuple(_ports(obj, (), report, port_required=False))
+    return NamedSlice(namespace, name, service, EndpointSlice(ports, endpoints, address_type or "IPv4"))
+
+
+def _metadata(obj: Mapping[str, Any], report: Report) -> tuple[dict[str, Any], str, str]:
+    """metadata, namespace ("default" when unset, as kubectl applies it) and name ("" when unusable)."""
+    meta = get_typed(obj, "metadata", (), dict, report, required=True)
+    if meta is None:
+        return {}, "default", ""
+    name = get_typed(meta, "name", ("metadata",), str, report, required=True) or ""
+    return meta, get_typed(meta, "namespace", ("metadata",), str, report) or "default", name
+
+
+def _endpoints(item: Any, at: Path, report: Report) -> list[Endpoint]:
+    if not check_mapping(item, at, "an endpoint", report):
+        return []
+    conditions = get_typed(item, "conditions", at, dict, report) or {}
+    ready, serving, terminating = (get_typed(conditions, key, at + ("conditions",), bool, report)
+                                   for key in ("ready", "serving", "terminating"))
+    # discovery.k8s.io/v1 EndpointConditions: unknown ready means ready, unknown serving defers to
+    # ready, unknown terminating means not terminating.
+    ready = True if ready is None else ready
+    serving = ready if serving is None else serving
+    addresses = _strings(item, "addresses", at, report, required=True)
+    return [Endpoint(address, ready, serving, bool(terminating)) for _, address in addresses]
+
+
+def _ports(parent: Mapping[str, Any], at: Path, report: Report, port_required: bool) -> Iterator[Port]:
+    for i, item in get_items(parent, "ports", at, report):
+        here = at + ("ports", i)
+        if not check_mapping(item, here, "a port", report):
+            continue
+        name = get_typed(item, "name", here, str, report) or ""
+        protocol = get_typed(item, "protocol", here, str, report) or "TCP"
+        number = get_typed(item, "port", here, int, report, required=port_required)
+        if not _one_of(protocol, PROTOCOLS, here + ("protocol",), report):
+            continue
+        if number is not None and not 1 <= number <= 65535:
+            report("bad-value", here + ("port",), f"'port' is {number}; a port number is 1 to 65535.")
+        elif number is not None:  # a slice port without a number is skipped, as Cilium's parseEndpointPortV1 does
+            yield Port(name, number, protocol)
+
+
+# --- typed access, reporting wrong shapes ---------------------------------------------------------
+_WORDS = {dict: "a mapping", list: "a list", str: "a string", int: "an integer", bool: "a boolean"}
+
+
+def get_typed(obj: Mapping[str, Any], key: str, at: Path, want: type, report: Report, required: bool = False) -> Any:
+    """obj[key] if it has type `want`; None when absent or null (reported if required) or mistyped."""
+    value = obj.get(key)
+    if value is None or (value == "" and required):
+        if required and value is None:
+            report("missing-key", at, f"missing required key '{key}'.")
+        elif required:
+            report("empty", at + (key,), f"'{key}' must not be empty.")
+        return None
+    if not isinstance(value, want) or (isinstance(value, bool) and want is not bool):
+        report("wrong-type", at + (key,), f"'{key}' must be {_WORDS[want]}, not {_describe(value)}.")
+        return None
+    return value
+
+
+def get_items(obj: Mapping[str, Any], key: str, at: Path, report: Report, required: bool = False) -> list[tuple[int, Any]]:
+    return list(enumerate(get_typed(obj, key, at, list, report, required) or []))
+
+
+def _strings(obj: Mapping[str, Any], key: str, at: Path, report: Report,
+             required: bool = False) -> list[tuple[int, str]]:
+    out = []
+    for i, item in get_items(obj, key, at, report, required):
+        if isinstance(item, str):
+            out.append((i, item))
+        else:
+            report("wrong-type", at + (key, i), f"each of '{key}' must be a string, not {_describe(item)}.")
+    return out
+
+
+def _strings_map(obj: Mapping[str, Any], key: str, at: Path, report: Report) -> dict[str, str]:
+    """Annotations and labels: map[string]string in Kubernetes."""
+    out = {}
+    for k, v in sorted((get_typed(obj, key, at, dict, report) or {}).items()):
+        if isinstance(v, str):
+            out[k] = v
+        else:
+            report("wrong-type", at + (key, k), f"{key} values are strings, not {_describe(v)}; quote it.")
+    return out
+
+
+def _one_of(value: str, allowed: tuple[str, ...], at: Path, report: Report) -> bool:
+    if value in allowed:
+        return True
+    report("bad-value", at, f"{value!r} is not one of {', '.join(allowed)}.")
+    return False
+
+
+def check_mapping(value: Any, at: Path, what: str, report: Report) -> bool:
+    if not isinstance(value, dict):
+        report("wrong-type", at, f"{what} must be a mapping, not {_describe(value)}.")
+    return isinstance(value, dict)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, (str, int, float)):
+        return f"the {'string' if isinstance(value, str) else 'number'} {value!r}"
+    return "null" if value is None else "a list" if isinstance(value, list) else "a mapping"

@@ -1,0 +1,180 @@
+"""Kubernetes' own Service schema (shipped by kubernetes-validate) plus the API-server rules a JSON schema
+cannot express, reported as `kubernetes-schema` at paths inside the Service object.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+import re
+import importlib.util
+import pathlib
+from typing import Any, Iterator
+
+from ..diagnostics import Report
+from .objects import is_headless
+
+Finding = tuple[tuple, str, bool]
+SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")
+
+_IANA_SVC_NAME = re.compile(r"^(?=.{1,15}$)(?=.*[a-z])[a-z0-9]([a-z0-9]|-(?!-))*[a-z0-9]?$")
+
+
+@functools.lru_cache(maxsize=None)
+def schema_version() -> str:
+    """The newest Kubernetes version whose strict schemas kubernetes-validate ships."""
+    folders = (f.name for f in _schema_root().iterdir())
+    versions = [f[1:-len("-local-strict")] for f in folders if f.startswith("v") and f.endswith("-local-strict")]
+    return max(versions, key=lambda v: tuple(int(p) for p in v.split(".")))
+
+
+def _schema_root() -> pathlib.Path:
+    # Found without importing kubernetes_validate, whose __init__ pulls in heavy helpers we do not use.
+    spec = importlib.util.find_spec("kubernetes_validate")
+    return pathlib.Path(spec.submodule_search_locations[0]) / "kubernetes-json-schema"
+
+
+# The JSON Schema keywords Kubernetes' Service schema uses; the tests check that no other appears,
+# so a newer kubernetes-validate cannot make this checker silently skip a rule. "format" is an
+# annotation in draft 2020-12 (jsonschema does not assert it either).
+SUPPORTED_KEYWORDS = {"$ref", "additionalProperties", "enum", "format", "items", "oneOf", "properties",
+                      "required", "type"}
+_TYPES = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "null": lambda v: v is None,
+}
+
+
+@functools.lru_cache(maxsize=None)
+def _schemas() -> tuple[dict, dict]:
+    """(Service schema, definitions by name) from kubernetes-validate's strict schemas."""
+    folder = _schema_root() / f"v{schema_version()}-local-strict"
+    service = json.loads((folder / "service-v1.json").read_text())
+    definitions = json.loads((folder / "_definitions.json").read_text())["$defs"]
+    return service, definitions
+
+
+def check_service(obj: dict[str, Any], report: Report) -> None:
+    """Report everything the Kubernetes API would reject in this Service object."""
+    service, definitions = _schemas()
+    for path, message, at_key in (*_check(obj, service, (), definitions), *_api_server_rules(obj.get("spec") or {})):
+        report("kubernetes-schema", path, message, at_key)
+
+
+def _check(value: Any, schema: dict, path: tuple, defs: dict) -> Iterator[Finding]:
+    """A draft 2020-12 validator for SUPPORTED_KEYWORDS: small, and 20x faster to start than jsonschema."""
+    if "$ref" in schema:
+        yield from _check(value, defs[schema["$ref"].rsplit("/", 1)[1]], path, defs)
+    if "oneOf" in schema:
+        matches = sum(not any(_check(value, option, path, defs)) for option in schema["oneOf"])
+        if matches != 1:
+            kinds = sorted({t for o in schema["oneOf"] for t in _as_list(o.get("type")) if t != "null"})
+            yield path, f"'{_field(path)}' must be {' or '.join(map(_a, kinds))}, not {value!r}", False
+    if "type" in schema and not any(_TYPES[t](value) for t in _as_list(schema["type"])):
+        kinds = [t for t in _as_list(schema["type"]) if t != "null"]
+        yield path, f"'{_field(path)}' must be {' or '.join(map(_a, kinds))}, not {value!r}", False
+        return
+    if "enum" in schema and value not in schema["enum"]:
+        yield path, f"'{_field(path)}' is {value!r}; Kubernetes accepts {', '.join(map(str, schema['enum']))}", False
+    if isinstance(value, dict):
+        yield from _check_object(value, schema, path, defs)
+    if isinstance(value, list) and "items" in schema:
+        for i, item in enumerate(value):
+            yield from _check(item, schema["items"], path + (i,), defs)
+
+
+def _check_object(value: dict, schema: dict, path: tuple, defs: dict) -> Iterator[Finding]:
+    properties = schema.get("properties", {})
+    for name in schema.get("required", ()):
+        if name not in value:
+            yield path, f"the Kubernetes {_what(path)} needs '{name}'", False
+    extra = schema.get("additionalProperties", True)
+    for key, item in value.items():
+        if key in properties:
+            yield from _check(item, properties[key], path + (key,), defs)
+        elif extra is False:
+            hint = difflib.get_close_matches(str(key), sorted(properties), n=1)
+            suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
+            yield path + (key,), f"unknown field '{key}' in the Kubernetes {_what(path)}{suggestion}", True
+        elif isinstance(extra, dict):
+            yield from _check(item, extra, path + (key,), defs)
+
+
+def _as_list(value: Any) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _api_server_rules(spec: dict[str, Any]) -> Iterator[Finding]:
+    """Service validation done by the API server (k8s pkg/apis/core/validation) that the schema lacks."""
+    if not isinstance(spec, dict):
+        return
+    kind = spec.get("type", "ClusterIP")
+    if isinstance(kind, str) and kind not in SERVICE_TYPES:
+        hint = difflib.get_close_matches(kind, SERVICE_TYPES, n=1)
+        yield ("spec", "type"), (f"type {kind!r} is not a Service type; use one of {', '.join(SERVICE_TYPES)}"
+                                 + (f" (did you mean {hint[0]!r}?)" if hint else "")), False
+    ports = spec.get("ports")
+    headless = is_headless(spec)
+    if not ports:
+        if not headless:
+            yield ("spec",), "a Service needs at least one entry in spec.ports (unless clusterIP is None)", False
+        return
+    if not isinstance(ports, list):
+        return
+    seen_names: dict[str, int] = {}
+    seen_ports: dict[tuple, int] = {}
+    for i, port in enumerate(ports):
+        if not isinstance(port, dict):
+            continue
+        at = ("spec", "ports", i)
+        name = port.get("name")
+        if len(ports) > 1 and not name:
+            yield at, "this Service has several ports, so every port needs a 'name' (Kubernetes rejects it otherwise)", False
+        if isinstance(name, str) and name:
+            if not _IANA_SVC_NAME.match(name):
+                yield at + ("name",), (f"port name {name!r} must be at most 15 lowercase letters, digits or "
+                                       "single '-', with at least one letter"), False
+            if name in seen_names:
+                yield at + ("name",), f"port name {name!r} is already used by ports[{seen_names[name]}]", False
+            seen_names.setdefault(name, i)
+        number = port.get("port")
+        if isinstance(number, int) and not isinstance(number, bool):
+            if not 1 <= number <= 65535:
+                yield at + ("port",), f"port {number} is out of range 1-65535", False
+            key = (number, port.get("protocol", "TCP"))
+            if key in seen_ports:
+                yield at + ("port",), f"port {number}/{key[1]} is already used by ports[{seen_ports[key]}]", False
+            seen_ports.setdefault(key, i)
+        target = port.get("targetPort")
+        if isinstance(target, int) and not isinstance(target, bool) and not 1 <= target <= 65535:
+            yield at + ("targetPort",), f"targetPort {target} is out of range 1-65535", False
+        if isinstance(target, str) and not _IANA_SVC_NAME.match(target):
+            yield at + ("targetPort",), (f"targetPort {target!r} must be a port number or a container port name "
+                                         "(at most 15 lowercase letters, digits or '-')"), False
+
+
+def _field(path: tuple) -> str:
+    for part in reversed(path):
+        if isinstance(part, str):
+            return part
+    return "value"
+
+
+def _what(path: tuple) -> str:
+    if "ports" in path:
+        return "ServicePort"
+    return "ServiceSpec" if path[:1] == ("spec",) else "Service"
+
+
+def _a(kind: Any) -> str:
+    if isinstance(kind, list):
+        return " or ".join(map(_a, kind))
+    return {"integer": "an integer", "object": "a mapping", "array": "a list"}.get(kind, f"a {kind}")

@@ -1,0 +1,55 @@
+"""The Cluster Mesh setup: spec.cilium and clusters[].clustermesh."""
+
+from __future__ import annotations
+
+from ...cilium.helm import check_values
+from ...k8s.names import is_dns1123_label, is_ip_or_hostname
+from ..model import manages_clustermesh
+from . import Checker, Path, get_in, is_int
+
+NODE_PORT_RANGE = (30000, 32767)  # Kubernetes' default --service-node-port-range
+
+
+def check_cilium(c: Checker, spec: dict, clusters: list[tuple[int, dict]]) -> None:
+    cilium = spec.get("cilium")
+    if not isinstance(cilium, dict) or not manages_clustermesh(cilium):
+        for i, cluster in clusters:
+            if "clustermesh" in cluster:
+                c.report("ignored-field", ("spec", "clusters", i, "clustermesh"), "clustermesh has no effect: "
+                         "meshspec sets up Cluster Mesh only when spec.cilium has more than a version.",
+                         at_key=True)
+        return
+    namespace = cilium.get("namespace")
+    if isinstance(namespace, str) and not is_dns1123_label(namespace):
+        c.report("invalid-name", ("spec", "cilium", "namespace"), f"namespace {namespace!r} must be a DNS-1123 label.")
+    node_port = get_in(cilium, "clustermesh", "apiserver", "nodePort")
+    if is_int(node_port) and not NODE_PORT_RANGE[0] <= node_port <= NODE_PORT_RANGE[1]:
+        c.report("node-port", ("spec", "cilium", "clustermesh", "apiserver", "nodePort"),
+                 f"nodePort {node_port} is outside Kubernetes' NodePort range {NODE_PORT_RANGE[0]}-{NODE_PORT_RANGE[1]}.")
+    service_type = get_in(cilium, "clustermesh", "apiserver", "serviceType") or "NodePort"
+    for i, cluster in clusters:
+        check_mesh_endpoint(c, ("spec", "clusters", i), cluster, service_type, len(clusters) > 1)
+    values = cilium.get("values")
+    if isinstance(values, dict):
+        check_values(values, c.under(("spec", "cilium", "values")))
+
+
+_WHERE_PEERS_CONNECT = {
+    "NodePort": "the IP or DNS name of one of its nodes (the clustermesh-apiserver is a NodePort there)",
+    "LoadBalancer": "the IP or DNS name of its clustermesh-apiserver load balancer",
+    "ClusterIP": "the clustermesh-apiserver's ClusterIP, routable from the other clusters",
+}
+
+
+def check_mesh_endpoint(c: Checker, at: Path, cluster: dict, service_type: str, has_peers: bool) -> None:
+    endpoint = cluster.get("clustermesh")
+    address = get_in(endpoint, "address")
+    if address is None and has_peers and isinstance(cluster.get("name"), str):
+        c.report("peer-address", at + ("name",), f"cluster {cluster['name']!r} needs clustermesh.address so its "
+                 f"peers can reach it: {_WHERE_PEERS_CONNECT.get(service_type, 'its clustermesh-apiserver')}.")
+    if isinstance(address, str) and not is_ip_or_hostname(address):
+        c.report("peer-address", at + ("clustermesh", "address"), f"{address!r} is neither an IP address nor a DNS "
+                 "name (write the host only: no scheme, no port).")
+    port = get_in(endpoint, "port")
+    if is_int(port) and not 1 <= port <= 65535:
+        c.report("peer-port", at + ("clustermesh", "port"), f"port {port} is out of range 1-65535.")

@@ -1,0 +1,144 @@
+"""The services of a spec: names, where they exist, overrides, labels and annotations."""
+
+from __future__ import annotations
+
+import difflib
+
+from ...cilium.annotations import OWNED_PREFIXES
+from ...k8s.names import MANAGED_BY, MANAGED_BY_LABEL, is_dns1035_label, is_dns1123_label, is_label_value, is_qualified_name
+from ..model import resolve_placement
+from . import Checker, Path, as_dict, as_list, get_in, yaml_text
+from .kubernetes import check_kubernetes_service
+
+def check_service(c: Checker, at: Path, svc: dict, clusters: list[str], defaults: dict) -> None:
+    name, namespace = svc.get("name"), svc.get("namespace", "default")
+    if isinstance(name, str) and not is_dns1035_label(name):
+        c.report("invalid-name", at + ("name",), f"service name {name!r} must be a DNS-1035 label: at most 63 "
+                 "lowercase letters, digits or '-', starting with a letter and ending with a letter or digit.")
+    if isinstance(namespace, str) and not is_dns1123_label(namespace):
+        c.report("invalid-name", at + ("namespace",), f"namespace {namespace!r} must be a DNS-1123 label: at most "
+                 "63 lowercase letters, digits or '-', starting and ending with a letter or digit.")
+    where = check_service_clusters(c, at, svc, clusters)
+    check_backends(c, at, svc, clusters, where)
+    check_overrides(c, at, svc, clusters, where)
+    check_metadata_maps(c, at, svc)
+    check_ignored_fields(c, at, svc, defaults, where)
+    check_kubernetes_service(c, at, svc)
+
+
+def check_service_clusters(c: Checker, at: Path, svc: dict, clusters: list[str]) -> list[str]:
+    """Check services[].clusters; returns the known clusters where the Service exists."""
+    listed = svc.get("clusters")
+    if not isinstance(listed, list):
+        return clusters
+    if not listed:
+        c.report("no-clusters", at + ("clusters",), "'clusters' is empty, so this Service exists nowhere; "
+                 "list at least one cluster or remove the key to mean every cluster.")
+    seen: set[str] = set()
+    for j, name in enumerate(listed):
+        if not isinstance(name, str):
+            continue
+        if name in seen:
+            c.report("duplicate-cluster", at + ("clusters", j), f"cluster {name!r} is listed twice.")
+        elif name not in clusters:
+            c.report("unknown-cluster", at + ("clusters", j), _unknown_cluster(name, clusters))
+        seen.add(name)
+    return [n for n in clusters if n in seen]
+
+
+def check_backends(c: Checker, at: Path, svc: dict, clusters: list[str], where: list[str]) -> None:
+    """backends: clusters running the pods; Cilium exports endpoints only through the Service, so each
+    must be a cluster where the Service exists."""
+    for j, name in enumerate(as_list(svc.get("backends"))):
+        if not isinstance(name, str):
+            continue
+        if name not in clusters:
+            c.report("unknown-cluster", at + ("backends", j), _unknown_cluster(name, clusters))
+        elif name not in where:
+            c.report("backend-without-service", at + ("backends", j), f"{name!r} runs pods but the Service does "
+                     "not exist there (see 'clusters'), so Cilium cannot export them; add it to 'clusters'.")
+
+
+def check_overrides(c: Checker, at: Path, svc: dict, clusters: list[str], where: list[str]) -> None:
+    for name in as_dict(svc.get("overrides")):
+        key_at = at + ("overrides", name)
+        if name not in clusters:
+            c.report("unknown-cluster", key_at, _unknown_cluster(name, clusters), at_key=True)
+        elif name not in where:
+            c.report("unused-override", key_at, f"override for {name!r} has no effect: the Service does not "
+                     "exist in that cluster (see 'clusters').", at_key=True)
+
+
+def _unknown_cluster(name: str, clusters: list[str]) -> str:
+    hint = difflib.get_close_matches(name, clusters, n=1)
+    known = f"did you mean {hint[0]!r}?" if hint else f"known clusters: {', '.join(clusters) or 'none'}."
+    return f"unknown cluster {name!r}; {known}"
+
+
+def check_metadata_maps(c: Checker, at: Path, svc: dict) -> None:
+    """Label and annotation keys/values as the API server accepts them; meshspec's own keys are reserved."""
+    for key, value in as_dict(svc.get("labels")).items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            continue
+        path = at + ("labels", key)
+        _check_qualified_name(c, path, key, "label")
+        if key == MANAGED_BY_LABEL and value != MANAGED_BY:
+            c.report("reserved-label", path, f"label {key!r} is set by meshspec to {MANAGED_BY!r}; remove it.",
+                     at_key=True)
+        if not is_label_value(value):
+            c.report("label-value", path, f"label value {value!r} must be at most 63 letters, digits, '-', '_' or "
+                     "'.', starting and ending with a letter or digit.")
+    for key in as_dict(svc.get("annotations")):
+        if not isinstance(key, str):
+            continue
+        path = at + ("annotations", key)
+        _check_qualified_name(c, path, key, "annotation")
+        if key.startswith(OWNED_PREFIXES):
+            c.report("reserved-annotation", path, f"annotation {key!r} is derived from the global, shared and "
+                     "affinity fields; set those instead.", at_key=True)
+
+
+def _check_qualified_name(c: Checker, path: Path, key: str, what: str) -> None:
+    if not is_qualified_name(key):
+        c.report(f"{what}-key", path, f"{what} key {key!r} is not a valid Kubernetes key: an optional DNS prefix "
+                 "and '/', then at most 63 letters, digits, '-', '_' or '.'.", at_key=True)
+
+
+def check_ignored_fields(c: Checker, at: Path, svc: dict, defaults: dict, where: list[str]) -> None:
+    """shared/affinity where the Service is not global: Cilium ignores them
+    (cilium-semantics.md section 1: "Ignored unless global is set")."""
+    overrides = as_dict(svc.get("overrides"))
+    base = (_placement_fields(defaults), _placement_fields(svc))
+    inert_in: dict[Path, list[str]] = {}
+    for cluster in where:
+        override = as_dict(overrides.get(cluster))
+        if resolve_placement(*base, _placement_fields(override)).is_global:
+            continue
+        for key, inert in (("shared", True), ("affinity", "none")):
+            source, path = (override, at + ("overrides", cluster, key)) if key in override else (svc, at + (key,))
+            if key in source and source[key] != inert:
+                inert_in.setdefault(path, []).append(cluster)
+    for path, clusters in inert_in.items():
+        value = get_in(svc, *path[len(at):])
+        scope = "the Service is not global" if clusters == where and len(path) == len(at) + 1 \
+            else f"the Service is not global in {', '.join(map(repr, clusters))}"
+        c.report("ignored-field", path, f"'{path[-1]}: {yaml_text(value)}' has no effect: {scope}, and Cilium "
+                 "ignores shared and affinity there.", at_key=True)
+
+
+def _placement_fields(layer: dict) -> dict:
+    """Only well-typed placement fields, so a wrong type reported elsewhere cannot crash this rule."""
+    kinds = {"global": bool, "shared": bool, "affinity": str}
+    return {k: v for k, v in layer.items() if k in kinds and isinstance(v, kinds[k])}
+
+
+def check_duplicate_services(c: Checker, services: list[tuple[int, dict]]) -> None:
+    seen: dict[tuple, int] = {}
+    for i, svc in services:
+        key = (svc.get("namespace", "default"), svc.get("name"))
+        if not all(isinstance(k, str) for k in key):
+            continue
+        if key in seen:
+            c.report("duplicate-service", ("spec", "services", i, "name"), f"service {key[0]}/{key[1]} is already "
+                     f"defined at line {c.line_of(('spec', 'services', seen[key], 'name'))}; merge the two entries.")
+        seen.setdefault(key, i)

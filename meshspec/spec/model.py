@@ -1,0 +1,175 @@
+"""The typed mesh model, built from a spec that has passed validation.
+
+A `Placement` is what one cluster's copy of a Service says to Cilium: is it
+global, does it share its endpoints, which affinity. It is resolved from three
+layers: spec.defaults < the service's own fields < the service's per-cluster
+override.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from ..cilium.annotations import write_flags
+from ..k8s.objects import is_headless
+
+API_VERSION = "meshspec/v1alpha1"
+KIND = "Mesh"
+AFFINITIES = ("local", "remote", "none")
+DEFAULT_PLACEMENT = {"global": True, "shared": True, "affinity": "none"}
+DEFAULT_MAX_CONNECTED_CLUSTERS = 255
+DEFAULT_CILIUM_VERSION = "1.20.1"
+APISERVER_SERVICE_TYPES = ("NodePort", "LoadBalancer", "ClusterIP")
+DEFAULT_NODE_PORT = 32379
+APISERVER_PORT = 2379  # the clustermesh-apiserver Service's port for LoadBalancer and ClusterIP
+
+
+@dataclass(frozen=True)
+class Placement:
+    is_global: bool
+    shared: bool
+    affinity: str  # one of AFFINITIES
+
+    def annotations(self) -> dict[str, str]:
+        """The service.cilium.io annotations that say this to Cilium."""
+        return write_flags(self.is_global, self.shared, self.affinity)
+
+
+@dataclass(frozen=True)
+class Cluster:
+    name: str
+    id: int
+    context: str
+    pod_cidrs: tuple[str, ...] = ()
+    # Where peers reach this cluster's clustermesh-apiserver (spec.clusters[].clustermesh).
+    mesh_address: str | None = None
+    mesh_port: int | None = None  # None: derived from the apiserver service type
+
+
+@dataclass(frozen=True)
+class CiliumSettings:
+    """spec.cilium: the Cluster Mesh setup. When `managed` is False (no spec.cilium, or only its version)
+    meshspec renders no Cilium values at all."""
+
+    managed: bool = False
+    version: str = DEFAULT_CILIUM_VERSION
+    namespace: str = "kube-system"
+    install: bool = False  # True: the Pulumi program installs the Cilium Helm release
+    service_type: str = "NodePort"
+    node_port: int = DEFAULT_NODE_PORT
+    max_connected_clusters: int = DEFAULT_MAX_CONNECTED_CLUSTERS
+    values: Mapping[str, Any] = field(default_factory=dict)  # extra Helm values, merged under ours
+
+    def peer_port(self, cluster: Cluster) -> int:
+        if cluster.mesh_port is not None:
+            return cluster.mesh_port
+        return self.node_port if self.service_type == "NodePort" else APISERVER_PORT
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    namespace: str
+    spec: Mapping[str, Any]
+    # cluster name -> placement, in the mesh's cluster order; only clusters where the Service exists
+    placements: Mapping[str, Placement]
+    labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    # Clusters that run the Service's pods. Nothing is rendered from it: it tells explain and the
+    # routing checks where traffic can land.
+    backends: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def headless(self) -> bool:
+        return is_headless(self.spec)
+
+
+@dataclass(frozen=True)
+class Mesh:
+    name: str
+    clusters: tuple[Cluster, ...]
+    services: tuple[Service, ...]
+    cilium: CiliumSettings = field(default_factory=CiliumSettings)
+
+    def cluster(self, name: str) -> Cluster:
+        for cluster in self.clusters:
+            if cluster.name == name:
+                return cluster
+        raise KeyError(name)
+
+
+def resolve_placement(*layers: Mapping[str, Any]) -> Placement:
+    """Later layers override earlier ones; DEFAULT_PLACEMENT is always the first."""
+    merged = dict(DEFAULT_PLACEMENT)
+    for layer in layers:
+        merged.update({k: layer[k] for k in DEFAULT_PLACEMENT if k in layer})
+    return Placement(is_global=merged["global"], shared=merged["shared"], affinity=merged["affinity"])
+
+
+def build_mesh(data: Mapping[str, Any]) -> Mesh:
+    """A validated spec document -> Mesh. Assumes validate() found no errors."""
+    spec = data["spec"]
+    clusters = tuple(
+        Cluster(name=c["name"], id=c["id"], context=c.get("context", c["name"]),
+                pod_cidrs=tuple(c.get("podCIDRs", ())),
+                mesh_address=c.get("clustermesh", {}).get("address"),
+                mesh_port=c.get("clustermesh", {}).get("port"))
+        for c in spec["clusters"]
+    )
+    all_names = [c.name for c in clusters]
+    defaults = spec.get("defaults", {})
+    services = tuple(_build_service(s, defaults, all_names) for s in spec.get("services", ()))
+    return Mesh(name=data["metadata"]["name"], clusters=clusters, services=services,
+                cilium=_build_cilium(spec.get("cilium")))
+
+
+def manages_clustermesh(cilium: Mapping[str, Any]) -> bool:
+    """`spec.cilium: {version: X}` alone only tells the routing model which Cilium runs; any other key
+    there means meshspec sets up Cluster Mesh (Helm values, peers, and the release when install is true)."""
+    return any(key != "version" for key in cilium)
+
+
+def _build_cilium(cilium: Mapping[str, Any] | None) -> CiliumSettings:
+    if cilium is None:
+        return CiliumSettings()
+    mesh = cilium.get("clustermesh", {})
+    apiserver = mesh.get("apiserver", {})
+    return CiliumSettings(
+        managed=manages_clustermesh(cilium),
+        version=cilium.get("version", DEFAULT_CILIUM_VERSION),
+        namespace=cilium.get("namespace", "kube-system"),
+        install=cilium.get("install", False),
+        service_type=apiserver.get("serviceType", "NodePort"),
+        node_port=apiserver.get("nodePort", DEFAULT_NODE_PORT),
+        max_connected_clusters=mesh.get("maxConnectedClusters", DEFAULT_MAX_CONNECTED_CLUSTERS),
+        values=cilium.get("values", {}),
+    )
+
+
+def _build_service(svc: Mapping[str, Any], defaults: Mapping[str, Any], all_clusters: list[str]) -> Service:
+    wanted = set(svc.get("clusters", all_clusters))
+    overrides = svc.get("overrides", {})
+    shared_placement = resolve_placement(defaults, svc)  # every cluster without an override
+    placements = {
+        name: resolve_placement(defaults, svc, overrides[name]) if name in overrides else shared_placement
+        for name in all_clusters if name in wanted
+    }
+    return Service(
+        name=svc["name"],
+        namespace=svc.get("namespace", "default"),
+        spec=svc["spec"],
+        placements=placements,
+        labels=svc.get("labels", {}),
+        annotations=svc.get("annotations", {}),
+        backends=_in_order(placements, svc.get("backends", placements)),
+    )
+
+
+def _in_order(ordered, wanted) -> tuple[str, ...]:
+    wanted = set(wanted)
+    return tuple(name for name in ordered if name in wanted)

@@ -1,0 +1,101 @@
+"""The routing engine on the Services a spec renders: each cluster's copy of a Service as Cilium would see
+it after `meshspec render` and a rollout, with a ready stand-in endpoint in every cluster that runs its
+pods, unless a failure scenario (`Down`) takes that cluster down.
+
+explain, diff and the routing checks all ask the engine through here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Mapping, Sequence
+
+from ..cilium.routing import ClusterService, Endpoint, EndpointSlice, Port, ServiceRouting, serving_clusters
+from ..cilium.versions import CiliumVersion
+from .model import Mesh, Service
+
+
+@dataclass(frozen=True)
+class Down:
+    """A failure scenario: `cluster` has no ready pods, for every service or for one namespace/name."""
+
+    cluster: str
+    service: str | None = None  # "namespace/name"
+
+    def hits(self, cluster: str, service: Service) -> bool:
+        return cluster == self.cluster and self.service in (None, service.key)
+
+
+def spec_copies(service: Service) -> dict[str, ClusterService]:
+    """Each cluster's copy of `service` as Cilium would see it after `meshspec render` and a rollout, with
+    one ready stand-in endpoint (addressed by the cluster's name) in each cluster that runs its pods."""
+    ports = tuple(_port(p) for p in service.spec.get("ports", ()))
+    slice_ports = tuple(_target_port(p) for p in service.spec.get("ports", ()))
+    families = tuple(service.spec.get("ipFamilies", ("IPv4",)))
+    annotations = {p: {**service.annotations, **p.annotations()} for p in set(service.placements.values())}
+    copies = {}
+    for cluster, placement in service.placements.items():
+        slices = tuple(EndpointSlice(slice_ports, (Endpoint(cluster),), family) for family in families) \
+            if cluster in service.backends else ()
+        copies[cluster] = ClusterService(service.namespace, service.name, annotations[placement], ports, service.headless,
+                                         families, slices)
+    return copies
+
+
+def _port(spec_port: Mapping) -> Port:
+    return Port(spec_port.get("name", ""), spec_port["port"], spec_port.get("protocol", "TCP"))
+
+
+def _target_port(spec_port: Mapping) -> Port:
+    # The EndpointSlice controller copies the Service port's name; a named targetPort resolves per pod,
+    # so any number stands in for it here.
+    target = spec_port.get("targetPort", spec_port["port"])
+    return Port(spec_port.get("name", ""), target if isinstance(target, int) else spec_port["port"],
+                spec_port.get("protocol", "TCP"))
+
+
+class SpecRouting:
+    """The engine on one service of a spec; `down` clusters have no ready pods for it."""
+
+    def __init__(self, mesh: Mesh, service: Service, version: CiliumVersion, down: Iterable[Down] = ()):
+        self.clusters = [c.name for c in mesh.clusters]
+        self.service = service
+        self.routing = ServiceRouting(spec_copies(service), version)
+        self.gone = frozenset(d.cluster for d in down if d.hits(d.cluster, service))
+
+    def serving(self, clients: Sequence[str] | None = None, also_gone: str | None = None) -> dict[str, list[str] | None]:
+        """Client cluster -> the clusters serving it (None where the Service does not exist)."""
+        gone = self.gone | {also_gone} if also_gone else self.gone
+        views = {c: self.routing.view(c, gone) for c in (self.clusters if clients is None else clients)}
+        return {cluster: serving_clusters(view) if view.exists else None for cluster, view in views.items()}
+
+    def sole_servers(self) -> dict[str, str]:
+        """Client cluster -> its only serving cluster, for the clients that have exactly one. Counts first,
+        so a mesh where everyone has many servers costs O(clusters), not O(clusters^2)."""
+        sole = {}
+        for client in self.clusters:
+            view = self.routing.view(client, self.gone)
+            if view.exists and all(route.size <= 1 for route in view.frontends.values()):
+                served = serving_clusters(view)
+                if len(served) == 1:
+                    sole[client] = served[0]
+        return sole
+
+    def failure_effects(self, sole: Mapping[str, str]) -> dict[str, dict[str, list[str]]]:
+        """For each cluster running the service's pods: the clients whose serving clusters change beyond
+        losing that cluster, and what they get instead ([] = nothing).
+
+        Cilium selects local, remote or both, all or nothing per side, so when a serving cluster goes
+        away a client keeps its other serving clusters, unless that cluster was its only one (`sole`):
+        only those clients are simulated again (tests/test_explain.py checks this against full
+        recomputation)."""
+        clients_of: dict[str, list[str]] = {}
+        for client, server in sole.items():
+            clients_of.setdefault(server, []).append(client)
+        return {failed: self.serving(clients_of[failed], failed) if failed in clients_of else {}
+                for failed in self.service.backends if failed not in self.gone}
+
+
+def serving(mesh: Mesh, service: Service, version: CiliumVersion,
+            down: Iterable[Down] = ()) -> dict[str, list[str] | None]:
+    return SpecRouting(mesh, service, version, down).serving()
