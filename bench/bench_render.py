@@ -53,7 +53,7 @@ def child_meshspec(spec: str, out_dir: str) -> dict:
     from meshspec.artifacts.files import KUSTOMIZATION, render_files, write_tree
     from meshspec.spec.check import check_document
     from meshspec.diagnostics import has_errors
-from meshspec.formats.diagnostics import to_text
+    from meshspec.formats.diagnostics import to_text
     t_import = time.perf_counter() - t
 
     t0 = time.perf_counter()

@@ -175,7 +175,7 @@ def _state_in_process(spec: str):
     sys.path.insert(0, HERE)
     from generate_state import cluster_objects, load_mesh
     from meshspec.analysis.state import State
-from meshspec.k8s.objects import SERVICE_NAME_LABEL, cluster_service
+    from meshspec.k8s.objects import SERVICE_NAME_LABEL, cluster_service
 
     services: dict = {}
     clusters = []

@@ -1,29 +1,10 @@
+"""Fixtures every test may use: spec files, checking a spec text, and Kubernetes API test servers."""
+
 import textwrap
 
 import pytest
 
 from meshspec.spec.check import check_file
-
-VALID_SPEC = """\
-apiVersion: meshspec/v1alpha1
-kind: Mesh
-metadata:
-  name: test
-spec:
-  clusters:
-    - name: cluster-a
-      id: 1
-    - name: cluster-b
-      id: 2
-  services:
-    - name: web
-      namespace: default
-      spec:
-        selector: {app: web}
-        ports:
-          - port: 80
-"""
-
 
 @pytest.fixture
 def spec_file(tmp_path):
@@ -45,3 +26,14 @@ def check(spec_file):
         return check_file(spec_file(text))
 
     return run
+
+
+@pytest.fixture
+def kube(tmp_path, monkeypatch):
+    """One Kubernetes API test server (kmock) per cluster of tests/support/fixtures/verify/mesh.yaml."""
+    pytest.importorskip("kmock", reason="kmock is not installed (it needs Python 3.11+)")
+    from tests.support.kube import Harness
+
+    harness = Harness(tmp_path, monkeypatch)
+    yield harness
+    harness.close()

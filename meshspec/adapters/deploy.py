@@ -101,7 +101,7 @@ def deploy(mesh: Mesh, clusters: Sequence[str] | None = None, render_dir: str | 
     Returns {cluster: Deployed}, in spec order. The rendered dicts are passed as they are: the SDK
     maps their Kubernetes camelCase keys through the typed Args, so `targetPort` and
     `externalTrafficPolicy` reach the provider unchanged and label/annotation/selector keys are
-    left alone (tests/test_deploy.py checks this).
+    left alone (tests/adapters/test_deploy.py checks this).
     """
     selected = select_clusters(mesh, clusters)
     install = mesh.cilium.managed and mesh.cilium.install

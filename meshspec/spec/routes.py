@@ -87,7 +87,7 @@ class SpecRouting:
 
         Cilium selects local, remote or both, all or nothing per side, so when a serving cluster goes
         away a client keeps its other serving clusters, unless that cluster was its only one (`sole`):
-        only those clients are simulated again (tests/test_explain.py checks this against full
+        only those clients are simulated again (tests/analysis/test_explain.py checks this against full
         recomputation)."""
         clients_of: dict[str, list[str]] = {}
         for client, server in sole.items():

@@ -92,7 +92,7 @@ def test_removed_service_disappears_from_folder_and_kustomization(example_mesh, 
 
 
 def test_cilium_values_are_rendered_only_when_the_spec_sets_up_cluster_mesh(spec_file):
-    from conftest import VALID_SPEC
+    from tests.support.specs import VALID_SPEC
 
     mesh, _ = check_file(spec_file(VALID_SPEC))
     assert all("cilium-values.yaml" not in files for files in render_files(mesh).values())

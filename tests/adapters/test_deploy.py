@@ -37,8 +37,9 @@ from meshspec.adapters.deploy import MeshCA, ca_fingerprint, deploy, run
 from meshspec.spec.model import Mesh, build_mesh
 from meshspec.artifacts.manifests import render_cluster
 from meshspec.cilium.annotations import SHARED
+from tests.support import ROOT as REPOSITORY
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPOSITORY
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "deploy"
 EXAMPLE = ROOT / "examples" / "mesh.yaml"
 PROVIDER = "pulumi:providers:kubernetes"
@@ -499,18 +500,18 @@ def test_run_honours_clusters_and_render_dir(mocks, project_dir):
 
 
 def test_run_with_an_invalid_spec_fails_with_located_diagnostics(mocks, project_dir):
-    set_config(spec="tests/fixtures/deploy/invalid.yaml")
+    set_config(spec="tests/adapters/fixtures/deploy/invalid.yaml")
     with pytest.raises(pulumi.RunError) as err:
         execute(run)
     message = str(err.value)
-    assert message.startswith("meshspec:spec tests/fixtures/deploy/invalid.yaml is not a valid mesh spec:\n")
+    assert message.startswith("meshspec:spec tests/adapters/fixtures/deploy/invalid.yaml is not a valid mesh spec:\n")
     assert "invalid.yaml:9:13: error: cluster name 'east' is already used" in message
     assert "invalid.yaml:10:11: error: cluster id 0 is out of range" in message
     assert mocks.registered == []
 
 
 def test_run_deploys_a_spec_with_warnings_and_logs_them(mocks, project_dir, caplog):
-    set_config(spec="tests/fixtures/deploy/warning.yaml")
+    set_config(spec="tests/adapters/fixtures/deploy/warning.yaml")
     execute(run)
     assert list(mocks.services()) == ["east/edge/web"]
     assert any("warning.yaml:17:9: warning: override for 'west' has no effect" in r.getMessage()

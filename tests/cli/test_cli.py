@@ -7,10 +7,11 @@ import sys
 
 import pytest
 
-from conftest import VALID_SPEC
+from tests.support.specs import VALID_SPEC
 from meshspec.cli import main
+from tests.support import ROOT as REPOSITORY
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = str(REPOSITORY)
 
 
 def meshspec(*args, cwd=ROOT):

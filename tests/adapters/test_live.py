@@ -1,163 +1,28 @@
-"""meshspec.live against Kubernetes API test servers (kmock's emulator), one HTTP server per cluster,
+"""meshspec.adapters.live against Kubernetes API test servers (kmock's emulator), one HTTP server per cluster,
 reached through kubeconfig files that the `kube` fixture writes: one file per cluster, merged through
 KUBECONFIG, some with an exec credential plugin.
 
-The harness here (ApiServer, Harness, the `kube` fixture, load_live) is shared with test_verify.py.
+The harness (tests/support/kube.py) and the `kube` fixture (tests/conftest.py) are shared with
+tests/analysis/test_verify.py.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import pathlib
-import socket
 import sys
 import threading
 import time
-from typing import Any, Callable
+from typing import Any
 
 import pytest
-import yaml
 
 kmock = pytest.importorskip("kmock")  # needs Python 3.11+
 
 from meshspec.adapters.live import describe_error, observe_all, write_dump
-from meshspec.k8s.observed import Observed, Target, Unreachable  # noqa: E402
-
-FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "verify"
-RESOURCES = {"Service": "v1/services", "EndpointSlice": "discovery.k8s.io/v1/endpointslices",
-             "ConfigMap": "v1/configmaps", "Secret": "v1/secrets"}
-
-
-def load_live(cluster: str) -> list[dict]:
-    """The objects a cluster serves when it matches tests/fixtures/verify/mesh.yaml."""
-    return [doc for doc in yaml.safe_load_all((FIXTURES / "live" / f"{cluster}.yaml").read_text()) if doc]
-
-
-def find(objects: list[dict], kind: str, namespace: str, name: str) -> dict:
-    return next(o for o in objects if o["kind"] == kind and o["metadata"]["namespace"] == namespace
-                and o["metadata"]["name"] == name)
-
-
-def drop(objects: list[dict], kind: str, namespace: str, name: str) -> list[dict]:
-    return [o for o in objects if o is not find(objects, kind, namespace, name)]
-
-
-class ApiServer:
-    """One cluster's API test server. Requests are recorded; reactions override the emulator."""
-
-    def __init__(self, harness: Harness, handler: Any, server: Any):
-        self.harness, self.handler, self.server = harness, handler, server
-
-    @property
-    def url(self) -> str:
-        return str(self.server.url).rstrip("/")
-
-    def requests(self) -> list[tuple[str, str]]:
-        """(method, path) of every request served, in order."""
-        return [(str(r.method.value), r.url.path) for r in self.handler]
-
-    def headers(self) -> list[dict]:
-        return [dict(r.headers) for r in self.handler]
-
-    def react(self, criteria: str, payload: Any) -> None:
-        self.harness.call(lambda: self.handler[criteria] << payload)
-
-    def slow(self, criteria: str) -> None:
-        """Answer `criteria` only when the test ends."""
-        async def hold(request: Any) -> dict:
-            await self.harness.release.wait()
-            return {"items": []}
-        self.react(criteria, hold)
-
-
-class Harness:
-    """Kubernetes API test servers on one background event loop, and the kubeconfig files that reach
-    them (KUBECONFIG lists one file per cluster)."""
-
-    def __init__(self, folder: pathlib.Path, monkeypatch: pytest.MonkeyPatch):
-        self.folder, self.monkeypatch = folder, monkeypatch
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.release = self.run(self._event())
-        self.servers: list[ApiServer] = []
-        self.files: list[str] = []
-
-    async def _event(self) -> asyncio.Event:
-        return asyncio.Event()
-
-    def run(self, coro: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
-
-    def call(self, fn: Callable[[], Any]) -> Any:
-        async def inside() -> Any:
-            return fn()
-        return self.run(inside())
-
-    def cluster(self, name: str, objects: list[dict] | None = None, context: str | None = None,
-                exec_token: str | None = None) -> ApiServer:
-        """Start a server holding `objects` (default: the fixture's healthy ones), reachable through
-        kubeconfig context `context` (default kind-<last letter>, as in the fixture spec)."""
-        async def start() -> ApiServer:
-            handler = kmock.KubernetesEmulator()
-            await handler.__aenter__()
-            server = kmock.Server(handler)
-            await server.__aenter__()
-            for resource in RESOURCES.values():
-                handler.resources[resource] = {}
-            for obj in load_live(name) if objects is None else objects:
-                meta = obj["metadata"]
-                handler.objects[RESOURCES[obj["kind"]], meta.get("namespace"), meta["name"]] = obj
-            return ApiServer(self, handler, server)
-
-        api = self.run(start())
-        self.servers.append(api)
-        self.kubeconfig(name, context or f"kind-{name[-1]}", api.url, exec_token)
-        return api
-
-    def dead(self, name: str, context: str | None = None) -> None:
-        """A cluster whose API server refuses connections."""
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        self.kubeconfig(name, context or f"kind-{name[-1]}", f"http://127.0.0.1:{port}", None)
-
-    def kubeconfig(self, cluster: str, context: str, server: str, exec_token: str | None) -> None:
-        user: dict[str, Any] = {"token": f"token-{cluster}"}
-        if exec_token is not None:
-            credential = {"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",
-                          "status": {"token": exec_token}}
-            user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": sys.executable,
-                             "args": ["-c", f"print({json.dumps(json.dumps(credential))})"],
-                             "interactiveMode": "Never"}}
-        config = {"apiVersion": "v1", "kind": "Config",
-                  "clusters": [{"name": cluster, "cluster": {"server": server}}],
-                  "users": [{"name": f"user-{cluster}", "user": user}],
-                  "contexts": [{"name": context, "context": {"cluster": cluster, "user": f"user-{cluster}"}}]}
-        path = self.folder / f"kubeconfig-{cluster}-{len(self.files)}"
-        path.write_text(yaml.safe_dump(config))
-        self.files.append(str(path))
-        self.monkeypatch.setenv("KUBECONFIG", os.pathsep.join(self.files))
-
-    def close(self) -> None:
-        async def stop() -> None:
-            self.release.set()
-            for api in reversed(self.servers):  # kmock chains its DNS interceptors: last in, first out
-                await api.server.__aexit__(None, None, None)
-                await api.handler.__aexit__(None, None, None)
-        self.run(stop())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=10)
-
-
-@pytest.fixture
-def kube(tmp_path, monkeypatch):
-    harness = Harness(tmp_path, monkeypatch)
-    yield harness
-    harness.close()
-
+from meshspec.k8s.observed import Observed, Target, Unreachable
+from tests.support.live_objects import find, load_live
 
 WANTED = {("shop", "web"), ("shop", "checkout"), ("kube-system", "clustermesh-apiserver")}
 

@@ -13,7 +13,7 @@ import re
 import jsonschema
 import pytest
 
-from conftest import VALID_SPEC
+from tests.support.specs import VALID_SPEC
 from meshspec import __version__
 from meshspec.diagnostics import Diagnostic
 from meshspec.rules import RULES

@@ -1,7 +1,7 @@
 """`meshspec diff`: objects, traffic and risks between two versions of the example mesh, the risk gate,
 exit codes, git:REV:PATH, and the text / markdown / JSON formats.
 
-Each file in tests/fixtures/diff/ edits base.yaml (a copy of examples/mesh.yaml) in one way, said in
+Each file in tests/analysis/fixtures/diff/ edits base.yaml (a copy of examples/mesh.yaml) in one way, said in
 its first lines.
 """
 

@@ -7,7 +7,7 @@ from meshspec.spec.model import Placement
 from meshspec.artifacts.manifests import render_cluster, render_mesh
 from meshspec.spec.check import check_file
 
-GUIDE = "tests/fixtures/guide"
+GUIDE = "tests/artifacts/fixtures/guide"
 MANAGED = {"app.kubernetes.io/managed-by": "meshspec"}
 
 

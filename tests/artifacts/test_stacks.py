@@ -13,8 +13,9 @@ from meshspec.artifacts.stacks import format_report, plan_stacks, spec_path_in_p
 from meshspec.spec.checks.stacks import check_stack_coverage
 from meshspec.spec.project import find_project
 from meshspec.spec.check import check_file
+from tests.support import ROOT as REPOSITORY
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = REPOSITORY
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "stacks" / "project"
 
 

@@ -1,7 +1,7 @@
 """meshspec verify: the pure comparison on fixture objects, then the command against Kubernetes API test
-servers (kmock), one per cluster, through kubeconfig files (harness in test_live.py).
+servers (kmock), one per cluster, through kubeconfig files (tests/support/kube.py).
 
-tests/fixtures/verify/live/<cluster>.yaml is what each cluster serves when all is well, with every field
+tests/support/fixtures/verify/live/<cluster>.yaml is what each cluster serves when all is well, with every field
 the API server and controllers add; each test breaks one thing and checks that exactly that is reported.
 """
 
@@ -12,7 +12,6 @@ import dataclasses
 import io
 import json
 import os
-import pathlib
 import sys
 import time
 
@@ -24,21 +23,10 @@ from meshspec.spec.check import check_file
 from meshspec.analysis.verify import keeper, verify
 from meshspec.cli.commands.verify import exit_code
 from meshspec.cli.progress import ProgressLines
+from tests.support.live_objects import FIXTURES, find, load_live
 
-FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "verify"
 SPEC = str(FIXTURES / "mesh.yaml")
 CLUSTERS = ("cluster-a", "cluster-b", "cluster-c")
-
-
-def load_live(cluster: str) -> list[dict]:
-    import yaml
-
-    return [doc for doc in yaml.safe_load_all((FIXTURES / "live" / f"{cluster}.yaml").read_text()) if doc]
-
-
-def find(objects: list[dict], kind: str, namespace: str, name: str) -> dict:
-    return next(o for o in objects if o["kind"] == kind and o["metadata"]["namespace"] == namespace
-                and o["metadata"]["name"] == name)
 
 
 @pytest.fixture(scope="module")
@@ -274,19 +262,6 @@ def test_progress_writes_nothing_when_not_a_terminal():
 
 # --- the command, against API test servers --------------------------------------------------------
 
-try:
-    from test_live import Harness  # the API test servers; kmock needs Python 3.11+
-except pytest.skip.Exception:
-    Harness = None
-
-
-@pytest.fixture
-def kube(tmp_path, monkeypatch):
-    if Harness is None:
-        pytest.skip("kmock is not installed")
-    harness = Harness(tmp_path, monkeypatch)
-    yield harness
-    harness.close()
 
 
 def run(*argv: str) -> int:

@@ -4,7 +4,7 @@ import jsonschema
 import pytest
 import yaml
 
-from conftest import VALID_SPEC
+from tests.support.specs import VALID_SPEC
 from meshspec.artifacts.cilium_values import cluster_values
 from meshspec.cilium.helm import SCHEMA_FILE, values_schema_errors
 from meshspec.artifacts.files import render_files

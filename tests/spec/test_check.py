@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import VALID_SPEC
+from tests.support.specs import VALID_SPEC
 
 
 def found(diagnostics):

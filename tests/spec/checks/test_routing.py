@@ -1,6 +1,6 @@
 """Routing checks in `meshspec validate`: one warning per traffic problem, located in the spec."""
 
-from conftest import VALID_SPEC
+from tests.support.specs import VALID_SPEC
 
 ROUTING_CODES = {"global-without-effect", "no-cluster-shares", "remote-affinity-without-remote",
                  "single-cluster-failure", "cilium-bug", "headless-global"}
