@@ -65,7 +65,6 @@ RULES: dict[str, Rule] = _rules(
          _SPEC_AND_STATE),
     Rule("empty", ERROR, "A value that must not be empty is empty.", "Give it a value, or remove the key.",
          _SPEC_AND_STATE),
-    Rule("invalid", ERROR, "A value breaks a structural rule.", "Change it as the message says."),
     Rule("api-version", ERROR, "apiVersion is not the one this meshspec reads.", "Write apiVersion: "
          "meshspec/v1alpha1."),
     Rule("kind", ERROR, "kind is not Mesh.", "Write kind: Mesh."),

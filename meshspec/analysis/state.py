@@ -142,7 +142,10 @@ def _positioned(doc: Document) -> Document:
     """The same document read with positions (for a problem found only after a fast read)."""
     if doc.positioned:
         return doc
-    return load_documents(read_text(doc.file, MAX_STATE_FILE_BYTES), doc.file)[0]
+    try:
+        return load_documents(read_text(doc.file, MAX_STATE_FILE_BYTES), doc.file)[0]
+    except LoadError:  # valid JSON that YAML refuses (a U+FFFE, say): report at 1:1 rather than not at all
+        return doc
 
 
 def _files(folder: str, diagnostics: list[Diagnostic]) -> list[str]:

@@ -7,18 +7,14 @@ from __future__ import annotations
 import difflib
 import functools
 import json
-import re
 import importlib.util
 import pathlib
 from typing import Any, Iterator
 
 from ..diagnostics import Report
-from .objects import is_headless
+from .service_rules import service_rules
 
 Finding = tuple[tuple, str, bool]
-SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")
-
-_IANA_SVC_NAME = re.compile(r"^(?=.{1,15}$)(?=.*[a-z])[a-z0-9]([a-z0-9]|-(?!-))*[a-z0-9]?$")
 
 
 @functools.lru_cache(maxsize=None)
@@ -63,7 +59,7 @@ def _schemas() -> tuple[dict, dict]:
 def check_service(obj: dict[str, Any], report: Report) -> None:
     """Report everything the Kubernetes API would reject in this Service object."""
     service, definitions = _schemas()
-    for path, message, at_key in (*_check(obj, service, (), definitions), *_api_server_rules(obj.get("spec") or {})):
+    for path, message, at_key in (*_check(obj, service, (), definitions), *service_rules(obj.get("spec"))):
         report("kubernetes-schema", path, message, at_key)
 
 
@@ -110,55 +106,6 @@ def _as_list(value: Any) -> list:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
-
-
-def _api_server_rules(spec: dict[str, Any]) -> Iterator[Finding]:
-    """Service validation done by the API server (k8s pkg/apis/core/validation) that the schema lacks."""
-    if not isinstance(spec, dict):
-        return
-    kind = spec.get("type", "ClusterIP")
-    if isinstance(kind, str) and kind not in SERVICE_TYPES:
-        hint = difflib.get_close_matches(kind, SERVICE_TYPES, n=1)
-        yield ("spec", "type"), (f"type {kind!r} is not a Service type; use one of {', '.join(SERVICE_TYPES)}"
-                                 + (f" (did you mean {hint[0]!r}?)" if hint else "")), False
-    ports = spec.get("ports")
-    headless = is_headless(spec)
-    if not ports:
-        if not headless:
-            yield ("spec",), "a Service needs at least one entry in spec.ports (unless clusterIP is None)", False
-        return
-    if not isinstance(ports, list):
-        return
-    seen_names: dict[str, int] = {}
-    seen_ports: dict[tuple, int] = {}
-    for i, port in enumerate(ports):
-        if not isinstance(port, dict):
-            continue
-        at = ("spec", "ports", i)
-        name = port.get("name")
-        if len(ports) > 1 and not name:
-            yield at, "this Service has several ports, so every port needs a 'name' (Kubernetes rejects it otherwise)", False
-        if isinstance(name, str) and name:
-            if not _IANA_SVC_NAME.match(name):
-                yield at + ("name",), (f"port name {name!r} must be at most 15 lowercase letters, digits or "
-                                       "single '-', with at least one letter"), False
-            if name in seen_names:
-                yield at + ("name",), f"port name {name!r} is already used by ports[{seen_names[name]}]", False
-            seen_names.setdefault(name, i)
-        number = port.get("port")
-        if isinstance(number, int) and not isinstance(number, bool):
-            if not 1 <= number <= 65535:
-                yield at + ("port",), f"port {number} is out of range 1-65535", False
-            key = (number, port.get("protocol", "TCP"))
-            if key in seen_ports:
-                yield at + ("port",), f"port {number}/{key[1]} is already used by ports[{seen_ports[key]}]", False
-            seen_ports.setdefault(key, i)
-        target = port.get("targetPort")
-        if isinstance(target, int) and not isinstance(target, bool) and not 1 <= target <= 65535:
-            yield at + ("targetPort",), f"targetPort {target} is out of range 1-65535", False
-        if isinstance(target, str) and not _IANA_SVC_NAME.match(target):
-            yield at + ("targetPort",), (f"targetPort {target!r} must be a port number or a container port name "
-                                         "(at most 15 lowercase letters, digits or '-')"), False
 
 
 def _field(path: tuple) -> str:

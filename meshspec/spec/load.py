@@ -9,6 +9,8 @@ plain dicts/lists ourselves while recording positions by path.
 from __future__ import annotations
 
 import json
+import re
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
@@ -17,14 +19,21 @@ import yaml
 from ..diagnostics import Diagnostic, Path, diagnostic, format_path
 
 MAX_BYTES = 4 * 1024 * 1024
-# Nodes after alias expansion: generous for any real spec, and reached in
-# well under a second by a "billion laughs" file.
+# Nodes after alias expansion: generous for any real spec, and reached in well under a second by a
+# "billion laughs" file. Aliases may also expand a document to at most EXPANSION_RATIO times its own
+# nodes (plus EXPANSION_BASE), so memory and output stay a few times the input.
 MAX_EXPANDED_NODES = 2_000_000
+EXPANSION_RATIO = 10
+EXPANSION_BASE = 10_000
+# Nesting: Kubernetes objects and Helm values stay within ~20 levels; Python's own recursion does not.
+MAX_DEPTH = 100
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _STR_TAG = "tag:yaml.org,2002:str"
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_BINARY_TAG = "tag:yaml.org,2002:binary"
 _YAML11_BOOLS = {"yes", "no", "on", "off", "y", "n"}
 
 
@@ -166,7 +175,27 @@ def load_json_fast(text: str, file: str) -> list[Document] | None:
         data = json.loads(text, object_pairs_hook=_reject_duplicates)
     except (ValueError, _DuplicateKey):
         return None
+    except RecursionError:
+        raise _fatal(file, "yaml-syntax", f"the JSON is nested deeper than Python reads ({sys.getrecursionlimit()} "
+                     "levels); no Kubernetes object needs that many: check the file.") from None
+    if "\\u" in text:
+        _refuse_lone_surrogates(text, file)
     return [] if data is None else [Document(file, data, positioned=False)]
+
+
+# A \uD800-\uDBFF escape not followed by a \uDC00-\uDFFF one, or a low one without a high one before it:
+# valid JSON syntax, but not a character, and no UTF-8 output can hold it.
+_LONE_SURROGATE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+                             r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+
+
+def _refuse_lone_surrogates(text: str, file: str) -> None:
+    match = _LONE_SURROGATE.search(text)
+    if match:
+        line = text.count("\n", 0, match.start()) + 1
+        column = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
+        raise _fatal(file, "encoding", f"{match.group()} is half of a UTF-16 surrogate pair, not a character; "
+                     "fix or remove that escape.", line, column)
 
 
 def _compose_all(text: str) -> Iterator[yaml.Node]:
@@ -197,53 +226,79 @@ def _type_name(value: Any) -> str:
         type(value), type(value).__name__)
 
 
-def _check_expansion(root: yaml.Node, file: str) -> None:
-    """Refuse alias graphs that would expand past MAX_EXPANDED_NODES, or that loop."""
-    sizes: dict[int, int] = {}
-    active: set[int] = set()
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return list(node.value) if isinstance(node, yaml.SequenceNode) else []
 
-    def size(node: yaml.Node) -> int:
+
+def _check_expansion(root: yaml.Node, file: str) -> None:
+    """Refuse a document nested deeper than MAX_DEPTH, with aliases that loop, or that would expand past
+    MAX_EXPANDED_NODES or EXPANSION_RATIO times its own size. Iterative: depth is what is measured."""
+    sizes: dict[int, int] = {}  # id(node) -> nodes once expanded
+    active: set[int] = set()  # the nodes on the current path (an alias back to one of them loops)
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, finished = stack.pop()
         key = id(node)
+        if finished:
+            active.discard(key)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
+            if sizes[key] > MAX_EXPANDED_NODES:
+                raise _too_large(file, node)
+            continue
         if key in sizes:
-            return sizes[key]
+            continue
+        mark = node.start_mark
         if key in active:
             raise _fatal(file, "yaml-aliases", "a YAML alias refers to itself; remove the recursive alias.",
-                         node.start_mark.line + 1, node.start_mark.column + 1)
+                         mark.line + 1, mark.column + 1)
+        if depth > MAX_DEPTH:
+            raise _fatal(file, "yaml-syntax", f"the document is nested deeper than {MAX_DEPTH} levels; no mesh spec "
+                         "or Kubernetes object needs that many: check for runaway brackets or indentation.",
+                         mark.line + 1, mark.column + 1)
         active.add(key)
-        total = 1
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                total += size(k) + size(v)
-                if total > MAX_EXPANDED_NODES:
-                    break
-        elif isinstance(node, yaml.SequenceNode):
-            for item in node.value:
-                total += size(item)
-                if total > MAX_EXPANDED_NODES:
-                    break
-        active.discard(key)
-        if total > MAX_EXPANDED_NODES:
-            raise _fatal(file, "yaml-aliases",
-                         f"YAML aliases here expand to more than {MAX_EXPANDED_NODES:,} nodes "
-                         "(a 'billion laughs' document); write the values out or use fewer nested aliases.",
-                         node.start_mark.line + 1, node.start_mark.column + 1)
-        sizes[key] = total
-        return total
+        stack.append((node, depth, True))
+        stack.extend((child, depth + 1, False) for child in _children(node) if id(child) not in sizes)
+    if sizes[id(root)] > EXPANSION_BASE + EXPANSION_RATIO * len(sizes):
+        raise _too_large(file, root)
 
-    size(root)
+
+def _too_large(file: str, node: yaml.Node) -> LoadError:
+    return _fatal(file, "yaml-aliases", "YAML aliases here expand to far more nodes than the file holds (a "
+                  f"'billion laughs' document, or close to one: at most {MAX_EXPANDED_NODES:,} nodes, and "
+                  f"{EXPANSION_RATIO} times the file's own plus {EXPANSION_BASE:,}); write the values out or use "
+                  "fewer nested aliases.", node.start_mark.line + 1, node.start_mark.column + 1)
 
 
 _CONSTRUCTOR = yaml.SafeLoader("")
 
 
+class _Unreadable(Exception):
+    """A scalar that cannot be read as its tag says; the message says why."""
+
+
 def _construct(node: yaml.ScalarNode) -> Any:
-    """A scalar as PyYAML's safe loader reads it, without its cache of every node ever built (which
-    construct_object keeps, and which grew without bound over a large state folder)."""
+    """A scalar as Kubernetes tools read it, without PyYAML's cache of every node ever built (which
+    construct_object keeps, and which grew without bound over a large state folder).
+
+    Timestamps stay the strings they were written as: kubectl, Helm and the API server read YAML
+    through JSON (sigs.k8s.io/yaml), where a date is a string; as a Python date it would break every
+    JSON output. Binary values have no JSON form at all."""
+    if node.tag == _TIMESTAMP_TAG:
+        return node.value
+    if node.tag == _BINARY_TAG:
+        raise _Unreadable("binary values (!!binary) have no JSON form; write the value as a string")
     constructor = yaml.SafeLoader.yaml_constructors.get(node.tag)
-    if constructor is None:
-        raise yaml.constructor.ConstructorError(None, None, f"could not determine a constructor for the tag "
-                                                f"{node.tag!r}", node.start_mark)
-    return constructor(_CONSTRUCTOR, node)
+    if constructor is None or not isinstance(node, yaml.ScalarNode):
+        raise _Unreadable(f"the tag {node.tag!r} is not one meshspec reads; remove it")
+    try:
+        return constructor(_CONSTRUCTOR, node)
+    except (yaml.YAMLError, ValueError, TypeError, KeyError, OverflowError) as exc:
+        # !!int x, !!bool maybe, an integer of more digits than Python converts, ...
+        what = exc.problem if isinstance(exc, yaml.MarkedYAMLError) else str(exc)
+        raise _Unreadable(f"{node.value[:40]!r} is not a valid {node.tag.rsplit(':', 1)[-1]} ({what[:120]})") \
+            from None
 
 
 class _Builder:
@@ -267,8 +322,8 @@ class _Builder:
                           "(YAML 1.1); write true or false, or quote it if you meant the string.")
         try:
             return _construct(node)
-        except yaml.constructor.ConstructorError as exc:
-            self._problem("yaml-tag", path, f"cannot read this value: {exc.problem}")
+        except _Unreadable as exc:
+            self._problem("yaml-tag", path, f"cannot read this value: {exc}.")
             return node.value
 
     def _mapping(self, node: yaml.MappingNode, path: Path) -> dict:
@@ -308,7 +363,7 @@ class _Builder:
             return node.value
         try:
             return _construct(node)
-        except yaml.constructor.ConstructorError:
+        except _Unreadable:
             return node.value
 
     def _problem(self, code: str, path: Path, message: str, pos: Position | None = None) -> None:
