@@ -115,8 +115,13 @@ RULES: dict[str, Rule] = _rules(
     Rule("label-value", ERROR, "A label value Kubernetes rejects.", "At most 63 letters, digits, '-', '_' or '.', "
          "starting and ending with a letter or digit."),
     Rule("reserved-label", ERROR, "A label meshspec sets itself.", "Remove it."),
-    Rule("reserved-annotation", ERROR, "An annotation meshspec derives from global, shared and affinity.",
+    Rule("reserved-annotation", ERROR, "A global, shared or affinity annotation (or its io.cilium alias), which "
+         "meshspec derives from the fields of those names.",
          "Remove it and set those fields instead."),
+    Rule("unknown-cilium-annotation", WARNING, "A service.cilium.io annotation Cilium does not read (a typo?).",
+         "Fix the key (the message suggests the nearest), or remove it."),
+    Rule("annotation-size", ERROR, "The annotations exceed the 256 KiB Kubernetes allows per object.",
+         "Move large data out of annotations (a ConfigMap, say)."),
     Rule("kubernetes-schema", ERROR, "The ServiceSpec is one the Kubernetes API server rejects.", "Fix the "
          "field the message names."),
     Rule("duplicate-service", ERROR, "The same namespace/name is defined twice.", "Merge the two entries.",
@@ -134,6 +139,10 @@ RULES: dict[str, Rule] = _rules(
          "Upgrade to the fixed release the message names, or change the Service as it says."),
     Rule("headless-global", WARNING, "A global Service without a cluster IP: Cilium load-balances nothing.",
          "Enable EndpointSlice synchronization, or give the Service a cluster IP."),
+    # --- render (artifacts/files.py) -----------------------------------------------------------------
+    Rule("render-blocked", ERROR, "Something meshspec did not write is where render would write or remove.",
+         "Move it away, or render into another folder; meshspec only touches files with its header.",
+         ("render",)),
     # --- Pulumi stacks (spec/checks/stacks.py) --------------------------------------------------------
     Rule("stack-config", ERROR, "A Pulumi project or stack file meshspec cannot read.", "Fix the file as the "
          "message says."),

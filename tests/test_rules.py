@@ -39,7 +39,7 @@ def test_each_rule_says_what_is_wrong_and_what_to_do():
         assert rule.severity in (ERROR, WARNING), rule.code
         assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", rule.code)
         assert rule.summary.endswith(".") and rule.remediation.endswith("."), rule.code
-        assert set(rule.reported_by) <= {"validate", "simulate", "diff", "verify"}
+        assert set(rule.reported_by) <= {"validate", "render", "simulate", "diff", "verify"}
 
 
 def test_an_undeclared_code_cannot_become_a_diagnostic():

@@ -114,15 +114,20 @@ def _read_file(file: str, diagnostics: list[Diagnostic]) -> list[Item]:
     without positions first; only a file with a problem is read again to locate it."""
     try:
         text = read_text(file, MAX_STATE_FILE_BYTES)
-        docs = load_json_fast(text, file) if file.lower().endswith(".json") else None
-        if docs is not None:
-            found: list[Diagnostic] = []
-            items = _parse_docs(docs, found)
-            if not found:
-                return items
-        docs = load_documents(text, file)
+        fast = load_json_fast(text, file) if file.lower().endswith(".json") else None
     except LoadError as exc:
         diagnostics.append(exc.diagnostic)
+        return []
+    found: list[Diagnostic] = []
+    if fast is not None:
+        items = _parse_docs(fast, found)
+        if not found:
+            return items
+    try:
+        docs = load_documents(text, file)
+    except LoadError as exc:
+        # Valid JSON that YAML refuses (a U+FFFE, say): its problems, unlocated, rather than a YAML error.
+        diagnostics.extend(found or [exc.diagnostic])
         return []
     return _parse_docs(docs, diagnostics)
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from ..artifacts.manifests import render_cluster
-from ..cilium.annotations import OWNED_PREFIXES
+from ..cilium.annotations import OWNED
 from ..cilium.routing import route_service
 from ..cilium.versions import parse_version
 from ..k8s.names import MANAGED_BY, MANAGED_BY_LABEL
@@ -130,18 +130,27 @@ def with_defaults(spec: Mapping[str, Any]) -> dict[str, Any]:
     (SetDefaults_Service). Fields it allocates or derives per cluster are not predicted: they are not
     compared unless the spec sets them."""
     out = copy.deepcopy(dict(spec))
-    out.setdefault("type", "ClusterIP")
-    out.setdefault("sessionAffinity", "None")
+    _default(out, "type", "ClusterIP")
+    _default(out, "sessionAffinity", "None")
     for port in out.get("ports") or []:
         if isinstance(port, dict):
-            port.setdefault("protocol", "TCP")
+            _default(port, "protocol", "TCP")
             if "port" in port:
-                port.setdefault("targetPort", port["port"])
+                _default(port, "targetPort", port["port"])
     return out
 
 
+def _default(obj: dict, key: str, value: Any) -> None:
+    """Set what the API server defaults: a field that is absent, null, or (targetPort) zero."""
+    if obj.get(key) in (None, "", 0) and not isinstance(obj.get(key), bool):
+        obj[key] = value
+
+
 def _diff(expected: Any, actual: Any, path: str) -> Iterator[tuple[str, Any, Any]]:
-    """(path, expected, actual) for every difference, looking only at what `expected` holds."""
+    """(path, expected, actual) for every difference, looking only at what `expected` holds (a null there
+    is an absent field to the API server, so it holds nothing)."""
+    if expected is None:
+        return
     if isinstance(expected, Mapping) and isinstance(actual, Mapping):
         for key, value in expected.items():
             yield from _diff(value, actual.get(key, _ABSENT), _join(path, key))
@@ -227,7 +236,7 @@ def _route(mesh: Mesh, observed: Mapping[str, Observed], report: VerifyReport) -
 
 
 def _cilium_owned(key: str) -> bool:
-    return key.startswith(OWNED_PREFIXES)
+    return key in OWNED
 
 
 def _ports(service: Mapping[str, Any]) -> tuple[str, ...]:

@@ -1,14 +1,16 @@
 """Rendered objects -> files: canonical YAML bytes, one folder per cluster.
 
-Bytes are computed purely (`render_files`) and written separately
-(`write_tree`), so the layout is testable without touching disk. Every file
-meshspec writes starts with HEADER; that line is how a later render knows a
-file is its own to replace or remove, and nothing without it is touched.
+Bytes are computed purely (`render_files`), what writing them does is decided
+before anything is touched (`plan_tree`), and only then written (`write_tree`).
+Every file meshspec writes starts with HEADER; that line is how a later render
+knows a file is its own to replace or remove, and nothing without it is touched.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -59,46 +61,141 @@ def _kustomization(resources: list[str]) -> bytes:
     return (HEADER + to_yaml(body)).encode()
 
 
-def write_tree(files: Files, out_dir: str) -> dict[str, int]:
-    """Write every cluster folder under out_dir, removing meshspec's files that are no longer rendered.
-    Returns counts: written, unchanged, removed."""
-    counts = {"written": 0, "unchanged": 0, "removed": 0}
+@dataclass(frozen=True)
+class Blocked:
+    """A path render may not write or remove, and why."""
+
+    path: str
+    reason: str
+
+
+class BlockedPaths(Exception):
+    """The output folder holds something meshspec does not own where it would write; nothing was written."""
+
+    def __init__(self, blocked: list[Blocked]):
+        super().__init__(f"{len(blocked)} paths are in the way")
+        self.blocked = blocked
+
+
+@dataclass
+class TreePlan:
+    """What writing `files` into a folder does, decided before anything is touched."""
+
+    writes: list[tuple[str, bytes]] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removals: list[str] = field(default_factory=list)  # meshspec's own files that are no longer rendered
+    folders: list[str] = field(default_factory=list)  # cluster folders to create
+    blocked: list[Blocked] = field(default_factory=list)
+
+
+def plan_tree(files: Files, out_dir: str) -> TreePlan:
+    """The ownership rule (README, "Render"): meshspec writes over or removes only regular files that start
+    with HEADER, never follows a symlink below `out_dir`, and never touches anything else."""
+    plan = TreePlan()
+    if os.path.lexists(out_dir) and not os.path.isdir(out_dir):
+        plan.blocked.append(Blocked(out_dir, "a file is here, where the output folder must be."))
+        return plan
+    parent = _first_non_folder_above(out_dir)
+    if parent is not None:
+        plan.blocked.append(Blocked(parent, "this is a file, so the output folder cannot be made under it."))
+        return plan
     for cluster, cluster_files in files.items():
         folder = os.path.join(out_dir, cluster)
-        os.makedirs(folder, exist_ok=True)
-        existing = set(os.listdir(folder))
+        if os.path.islink(folder) or (os.path.lexists(folder) and not os.path.isdir(folder)):
+            plan.blocked.append(Blocked(folder, "a symlink or a file is here, where the cluster's folder must be; "
+                                                "meshspec writes only into real folders: move it away."))
+            continue
+        if not os.path.lexists(folder):
+            plan.folders.append(folder)
         for name, content in cluster_files.items():
             path = os.path.join(folder, name)
-            if name in existing and _read(path) == content:
-                counts["unchanged"] += 1
-                continue
-            with open(path, "wb") as fh:
-                fh.write(content)
-            counts["written"] += 1
-    counts["removed"] = _remove_stale(files, out_dir)
-    return counts
+            why = _why_not_ours(path)
+            if why is not None:
+                plan.blocked.append(Blocked(path, why))
+            elif _read(path) == content:
+                plan.unchanged.append(path)
+            else:
+                plan.writes.append((path, content))
+    plan.removals = _stale(files, out_dir)
+    return plan
 
 
-def _remove_stale(files: Files, out_dir: str) -> int:
-    removed = 0
-    for entry in sorted(os.scandir(out_dir), key=lambda e: e.name):
+def write_tree(files: Files, out_dir: str) -> dict[str, int]:
+    """Write every cluster folder under out_dir, removing meshspec's files that are no longer rendered, and
+    a folder that this leaves empty. Raises BlockedPaths, having written nothing, when anything of the
+    user's is in the way. Returns counts: written, unchanged, removed."""
+    plan = plan_tree(files, out_dir)
+    if plan.blocked:
+        raise BlockedPaths(plan.blocked)
+    for folder in plan.folders:
+        os.makedirs(folder, exist_ok=True)
+    for path, content in plan.writes:
+        _replace(path, content)
+    emptied = set()
+    for path in plan.removals:
+        os.remove(path)
+        emptied.add(os.path.dirname(path))
+    for folder in sorted(emptied):
+        if os.path.basename(folder) not in files and not os.listdir(folder):
+            os.rmdir(folder)  # only a folder whose last files were meshspec's, removed just now
+    return {"written": len(plan.writes), "unchanged": len(plan.unchanged), "removed": len(plan.removals)}
+
+
+def _first_non_folder_above(path: str) -> str | None:
+    """The nearest existing ancestor of `path` when it is not a folder (then nothing can be made there)."""
+    current = os.path.dirname(os.path.abspath(path))
+    while not os.path.lexists(current):
+        current = os.path.dirname(current)
+    return None if os.path.isdir(current) else current
+
+
+def _why_not_ours(path: str) -> str | None:
+    """Why render may not write `path`; None when nothing is there or it is meshspec's own file."""
+    if os.path.islink(path):
+        return "a symlink is here; meshspec never writes through one: remove it, or render elsewhere."
+    if not os.path.lexists(path):
+        return None
+    if not os.path.isfile(path):
+        return "something other than a regular file is here: move it away."
+    if not _is_ours(path):
+        return "this file has no meshspec header, so it is not meshspec's to replace: move it away or rename it."
+    return None
+
+
+def _stale(files: Files, out_dir: str) -> list[str]:
+    """meshspec's files in the cluster folders (real folders, not symlinks) that are no longer rendered."""
+    stale = []
+    for entry in sorted(os.scandir(out_dir), key=lambda e: e.name) if os.path.isdir(out_dir) else ():
         if not entry.is_dir(follow_symlinks=False):
             continue
         keep = files.get(entry.name, {})
-        for item in os.scandir(entry.path):
+        for item in sorted(os.scandir(entry.path), key=lambda e: e.name):
             if item.name not in keep and item.is_file(follow_symlinks=False) and _is_ours(item.path):
-                os.remove(item.path)
-                removed += 1
-        if entry.name not in files and not os.listdir(entry.path):
-            os.rmdir(entry.path)
-    return removed
+                stale.append(item.path)
+    return stale
+
+
+def _replace(path: str, content: bytes) -> None:
+    """Write through a temporary file in the same folder, so a reader never sees half a file."""
+    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".meshspec-")
+    try:
+        with os.fdopen(handle, "wb") as fh:
+            fh.write(content)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
 
 
 def _is_ours(path: str) -> bool:
-    if not path.endswith(".yaml"):
+    if not path.endswith(".yaml") or os.path.islink(path):
         return False
-    with open(path, "rb") as fh:
-        return fh.read(len(HEADER)) == HEADER.encode()
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(len(HEADER)) == HEADER.encode()
+    except OSError:
+        return False
 
 
 def _read(path: str) -> bytes | None:

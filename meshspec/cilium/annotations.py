@@ -22,7 +22,27 @@ AFFINITY_KEYS = (AFFINITY, "io.cilium/service-affinity")
 # The annotations meshspec derives from global/shared/affinity and so owns: a spec may not write them,
 # and verify reports one the spec does not render as drift.
 OWNED = GLOBAL_KEYS + SHARED_KEYS + AFFINITY_KEYS
-OWNED_PREFIXES = ("service.cilium.io/",) + OWNED[1::2]  # every service.cilium.io/* key, and the aliases
+PREFIX = "service.cilium.io/"
+# The other Service annotations Cilium reads (pkg/annotation/k8s.go, Cilium 1.18-1.20), which a spec may
+# set like any annotation. meshspec passes them through unchanged and does not model what they do: explain
+# names them, so nobody mistakes its table for the whole story.
+PASSED_THROUGH = {
+    "service.cilium.io/global-sync-endpoint-slices": "EndpointSlice synchronization of remote endpoints",
+    "service.cilium.io/lb-algorithm": "the backend selection algorithm (random or maglev)",
+    "service.cilium.io/forwarding-mode": "how packets reach remote backends (snat or dsr)",
+    "service.cilium.io/lb-l7": "L7 load-balancing through Envoy",
+    "service.cilium.io/lb-l7-algorithm": "the L7 load-balancing algorithm",
+    "service.cilium.io/node": "the nodes that install this Service",
+    "service.cilium.io/node-selector": "the nodes that install this Service",
+    "service.cilium.io/type": "which of the Service's types Cilium provisions",
+    "service.cilium.io/src-ranges-policy": "loadBalancerSourceRanges as an allow- or deny-list",
+    "service.cilium.io/proxy-delegation": "delegation to a user-space proxy",
+}
+
+
+def not_modelled(annotations: Mapping[str, str]) -> dict[str, str]:
+    """The Cilium annotations among `annotations` that meshspec passes through without modelling."""
+    return {key: value for key, value in sorted(annotations.items()) if key.startswith(PREFIX) and key not in OWNED}
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import json
 from typing import Any, Iterable, Mapping, Sequence
 
 from ..analysis.explain import Explanation
+from ..cilium.annotations import PASSED_THROUGH, not_modelled
 from ..cilium.routing import ObserverView
 
 NONE = "NO BACKENDS"
@@ -26,6 +27,8 @@ def explain_text(explanations: Iterable[Explanation], clusters: Sequence[str]) -
     blocks = []
     for e in explanations:
         lines = [f"{e.service.key}  ({_placements(e)})"]
+        lines += [f"  not modelled: {key}={value}, {PASSED_THROUGH.get(key, 'an annotation Cilium does not read')}"
+                  for key, value in not_modelled(e.service.annotations).items()]
         lines += _matrix(e.normal, clusters)
         for failed, changes in e.failures.items():
             lines.append(f"  if {failed} has no ready pods: {_failure(changes)}")

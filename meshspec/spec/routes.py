@@ -29,9 +29,11 @@ class Down:
 def spec_copies(service: Service) -> dict[str, ClusterService]:
     """Each cluster's copy of `service` as Cilium would see it after `meshspec render` and a rollout, with
     one ready stand-in endpoint (addressed by the cluster's name) in each cluster that runs its pods."""
-    ports = tuple(_port(p) for p in service.spec.get("ports", ()))
-    slice_ports = tuple(_target_port(p) for p in service.spec.get("ports", ()))
-    families = tuple(service.spec.get("ipFamilies", ("IPv4",)))
+    # A null field is an absent one to the API server (JSON null into a Go slice or string).
+    spec_ports = service.spec.get("ports") or ()
+    ports = tuple(_port(p) for p in spec_ports)
+    slice_ports = tuple(_target_port(p) for p in spec_ports)
+    families = tuple(service.spec.get("ipFamilies") or ("IPv4",))
     annotations = {p: {**service.annotations, **p.annotations()} for p in set(service.placements.values())}
     copies = {}
     for cluster, placement in service.placements.items():
@@ -43,15 +45,15 @@ def spec_copies(service: Service) -> dict[str, ClusterService]:
 
 
 def _port(spec_port: Mapping) -> Port:
-    return Port(spec_port.get("name", ""), spec_port["port"], spec_port.get("protocol", "TCP"))
+    return Port(spec_port.get("name") or "", spec_port["port"], spec_port.get("protocol") or "TCP")
 
 
 def _target_port(spec_port: Mapping) -> Port:
     # The EndpointSlice controller copies the Service port's name; a named targetPort resolves per pod,
     # so any number stands in for it here.
-    target = spec_port.get("targetPort", spec_port["port"])
-    return Port(spec_port.get("name", ""), target if isinstance(target, int) else spec_port["port"],
-                spec_port.get("protocol", "TCP"))
+    target = spec_port.get("targetPort") or spec_port["port"]  # 0 and "" default to the port, too
+    return Port(spec_port.get("name") or "", target if isinstance(target, int) else spec_port["port"],
+                spec_port.get("protocol") or "TCP")
 
 
 class SpecRouting:

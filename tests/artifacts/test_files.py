@@ -98,3 +98,85 @@ def test_cilium_values_are_rendered_only_when_the_spec_sets_up_cluster_mesh(spec
     assert all("cilium-values.yaml" not in files for files in render_files(mesh).values())
     mesh, _ = check_file(spec_file(VALID_SPEC.replace("spec:\n  clusters:", "spec:\n  cilium: {version: '1.18'}\n  clusters:")))
     assert all("cilium-values.yaml" not in files for files in render_files(mesh).values())
+
+
+# --- ownership: render writes and removes only what it wrote (README, "Render") ---------------------
+
+def _render(out, *extra):
+    from meshspec.cli import main
+
+    return main(["render", "examples/mesh.yaml", "-o", str(out), *extra])
+
+
+def _snapshot(folder):
+    return {str(p.relative_to(folder)): (p.is_symlink(), p.read_bytes() if p.is_file() and not p.is_symlink() else None)
+            for p in sorted(folder.rglob("*"))}
+
+
+def test_a_hand_written_file_at_a_rendered_name_blocks_the_render(tmp_path, capsys):
+    out = tmp_path / "out"
+    (out / "cluster-a").mkdir(parents=True)
+    (out / "cluster-a" / "kustomization.yaml").write_text("resources: [mine.yaml]\n")
+    before = _snapshot(out)
+    assert _render(out) == 1
+    err = capsys.readouterr().err
+    assert f"{out}/cluster-a/kustomization.yaml:1:1: error: this file has no meshspec header" in err
+    assert "[render-blocked]" in err and "nothing rendered" in err
+    assert _snapshot(out) == before  # nothing written anywhere, not even the other clusters
+
+
+def test_render_never_writes_through_a_symlink(tmp_path, capsys):
+    outside = tmp_path / "outside.yaml"
+    outside.write_text(HEADER + "mine: true\n")  # even a file with our header, once it lies elsewhere
+    out = tmp_path / "out"
+    (out / "cluster-a").mkdir(parents=True)
+    (out / "cluster-a" / "kustomization.yaml").symlink_to(outside)
+    assert _render(out) == 1
+    assert "a symlink is here" in capsys.readouterr().err
+    assert outside.read_text() == HEADER + "mine: true\n"
+
+
+def test_a_symlinked_cluster_folder_is_not_written_into(tmp_path, capsys):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "cluster-b").symlink_to(elsewhere, target_is_directory=True)
+    assert _render(out) == 1
+    assert f"{out}/cluster-b:1:1: error: a symlink or a file is here" in capsys.readouterr().err
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_file_where_a_cluster_folder_goes_is_reported_not_a_crash(tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "cluster-c").write_text("notes\n")
+    assert _render(out) == 1
+    assert f"{out}/cluster-c:1:1: error:" in capsys.readouterr().err
+    assert (out / "cluster-c").read_text() == "notes\n"
+
+
+def test_an_output_folder_under_a_file_is_reported(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    assert _render(tmp_path / "file" / "out") == 1
+    assert f"{tmp_path / 'file'}:1:1: error: this is a file, so the output folder cannot be made" \
+        in capsys.readouterr().err
+
+
+def test_empty_folders_the_user_made_are_kept_and_symlinked_stale_files_not_followed(tmp_path):
+    out = tmp_path / "out"
+    assert _render(out) == 0
+    (out / "my-empty-folder").mkdir()
+    (out / "cluster-a" / "empty-too").mkdir()
+    outside = tmp_path / "ours-elsewhere.yaml"
+    outside.write_text(HEADER + "kind: Service\n")
+    (out / "cluster-a" / "service.default.linked.yaml").symlink_to(outside)
+    assert _render(out) == 0
+    assert (out / "my-empty-folder").is_dir() and (out / "cluster-a" / "empty-too").is_dir()
+    assert (out / "cluster-a" / "service.default.linked.yaml").is_symlink() and outside.exists()
+
+
+def test_no_temporary_file_is_left_behind(tmp_path):
+    out = tmp_path / "out"
+    assert _render(out) == 0
+    assert not [p for p in out.rglob("*") if p.name.startswith(".meshspec-")]

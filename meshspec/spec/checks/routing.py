@@ -87,7 +87,7 @@ def _single_failures(mesh: Mesh, service: Service, version: CiliumVersion, at: t
 def _version_bugs(service: Service, version: CiliumVersion, at: tuple, report: Located) -> None:
     if not version.multiport_shared_target_bug or len(_exporters(service)) < 1:
         return
-    targets = [p.get("targetPort", p.get("port")) for p in service.spec.get("ports", ())]
+    targets = [p.get("targetPort") or p.get("port") for p in service.spec.get("ports") or ()]
     shared_targets = {t for t in targets if targets.count(t) > 1}
     if shared_targets and any(p.is_global for p in service.placements.values()):
         report("cilium-bug", (at + ("spec", "ports"), at + ("name",)),

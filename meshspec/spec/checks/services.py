@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import difflib
 
-from ...cilium.annotations import OWNED_PREFIXES
-from ...k8s.names import MANAGED_BY, MANAGED_BY_LABEL, is_dns1035_label, is_dns1123_label, is_label_value, is_qualified_name
+from ...cilium.annotations import OWNED, PASSED_THROUGH, PREFIX
+from ...k8s.names import (MANAGED_BY, MANAGED_BY_LABEL, is_dns1035_label, is_dns1123_label, is_label_value,
+                          is_qualified_name)
 from ..model import resolve_placement
 from . import Checker, Path, as_dict, as_list, get_in, yaml_text
 from .kubernetes import check_kubernetes_service
+
+MAX_ANNOTATIONS_BYTES = 256 * 1024
 
 def check_service(c: Checker, at: Path, svc: dict, clusters: list[str], defaults: dict) -> None:
     name, namespace = svc.get("name"), svc.get("namespace", "default")
@@ -93,9 +96,19 @@ def check_metadata_maps(c: Checker, at: Path, svc: dict) -> None:
             continue
         path = at + ("annotations", key)
         _check_qualified_name(c, path, key, "annotation")
-        if key.startswith(OWNED_PREFIXES):
+        if key in OWNED:
             c.report("reserved-annotation", path, f"annotation {key!r} is derived from the global, shared and "
                      "affinity fields; set those instead.", at_key=True)
+        elif key.startswith(PREFIX) and key not in PASSED_THROUGH:
+            hint = difflib.get_close_matches(key, [*PASSED_THROUGH, *OWNED[::2]], n=1)
+            c.report("unknown-cilium-annotation", path, f"Cilium reads no annotation {key!r}"
+                     + (f"; did you mean {hint[0]!r}?" if hint else "") + " It is passed through unchanged.",
+                     at_key=True)
+    total = sum(len(k) + len(v) for k, v in as_dict(svc.get("annotations")).items()
+                if isinstance(k, str) and isinstance(v, str))
+    if total > MAX_ANNOTATIONS_BYTES:  # ValidateAnnotationsSize, apimachinery's TotalAnnotationSizeLimitB
+        c.report("annotation-size", at + ("annotations",), f"the annotations total {total:,} bytes; Kubernetes "
+                 f"allows at most {MAX_ANNOTATIONS_BYTES:,} (256 KiB) per object.", at_key=True)
 
 
 def _check_qualified_name(c: Checker, path: Path, key: str, what: str) -> None:
