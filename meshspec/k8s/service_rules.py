@@ -45,7 +45,8 @@ def service_rules(spec: Any) -> Iterator[Finding]:
     kind = _str(spec.get("type")) or "ClusterIP"
     yield from _type(spec, kind)
     ports = spec.get("ports") if isinstance(spec.get("ports"), list) else []
-    if not ports and not _headless(spec) and kind != "ExternalName":
+    mistyped = spec.get("ports") is not None and not isinstance(spec.get("ports"), list)  # the schema says so
+    if not ports and not mistyped and not _headless(spec) and kind != "ExternalName":
         yield ("spec",), "a Service needs at least one entry in spec.ports (unless clusterIP is None)", False
     yield from _ports(spec, ports, kind)
     yield from _selector(spec)
