@@ -98,3 +98,15 @@ def test_cli_does_not_import_pulumi():
             "print(sorted(m for m in sys.modules if m.startswith('pulumi')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.stdout.strip() == "[]"
+
+
+def test_version_names_the_release_and_the_cilium_versions_it_models():
+    import re
+
+    from meshspec import __version__
+
+    result = meshspec("--version")
+    assert result.returncode == 0 and result.stderr == ""
+    assert result.stdout == f"meshspec {__version__} (models Cilium 1.14 to 1.20; default 1.20)\n"
+    with open(os.path.join(ROOT, "pyproject.toml")) as fh:  # README "Releasing": the tag is v<this>
+        assert re.search(r'^version = "(.*)"$', fh.read(), re.M).group(1) == __version__
