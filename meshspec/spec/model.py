@@ -79,6 +79,9 @@ class Service:
     # Clusters that run the Service's pods. Nothing is rendered from it: it tells explain and the
     # routing checks where traffic can land.
     backends: tuple[str, ...] = ()
+    # Clusters whose clients are meant to have no backend (services[].allowNoBackends): validate does not
+    # call that an error there.
+    allow_no_backends: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -167,6 +170,7 @@ def _build_service(svc: Mapping[str, Any], defaults: Mapping[str, Any], all_clus
         labels=svc.get("labels", {}),
         annotations=svc.get("annotations", {}),
         backends=_in_order(placements, svc.get("backends", placements)),
+        allow_no_backends=tuple(svc.get("allowNoBackends", ())),  # as written: diagnostics point into it
     )
 
 

@@ -81,6 +81,7 @@ SCHEMA: dict[str, Any] = {
                         **_PLACEMENT,
                         "clusters": {"type": "list", "schema": {"type": "string"}},
                         "backends": {"type": "list", "schema": {"type": "string"}},
+                        "allowNoBackends": {"type": "list", "schema": {"type": "string"}},
                         "overrides": {
                             "type": "dict",
                             "keysrules": {"type": "string"},

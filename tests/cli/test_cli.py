@@ -110,3 +110,14 @@ def test_version_names_the_release_and_the_cilium_versions_it_models():
     assert result.stdout == f"meshspec {__version__} (models Cilium 1.14 to 1.20; default 1.20)\n"
     with open(os.path.join(ROOT, "pyproject.toml")) as fh:  # README "Releasing": the tag is v<this>
         assert re.search(r'^version = "(.*)"$', fh.read(), re.M).group(1) == __version__
+
+
+def test_strict_fails_on_warnings_as_ci_would_run_it(spec_file):
+    path = spec_file(VALID_SPEC.replace("      namespace: default", "      namespace: default\n      global: false\n"
+                                        "      shared: false"))
+    lenient, strict = meshspec("validate", path), meshspec("validate", path, "--strict", "--format", "github")
+    assert lenient.returncode == 0 and "1 warning" in lenient.stderr
+    assert strict.returncode == 1
+    assert strict.stdout.startswith(f"::warning file={path},line=15,col=7,title=ignored-field::")
+    assert strict.stderr.splitlines()[-1] == "meshspec validate --strict: failing on 1 warning"
+    assert meshspec("validate", "examples/mesh.yaml", "--strict").returncode == 0
