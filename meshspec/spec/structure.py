@@ -12,84 +12,134 @@ from typing import Any, Iterator
 import cerberus
 
 from ..diagnostics import Path, Report
-from .model import AFFINITIES, APISERVER_SERVICE_TYPES
+from .model import (AFFINITIES, API_VERSION, APISERVER_SERVICE_TYPES, DEFAULT_CILIUM_VERSION,
+                    DEFAULT_MAX_CONNECTED_CLUSTERS, DEFAULT_NODE_PORT, KIND)
+
+def _about(description: str, **json_schema: Any) -> dict[str, Any]:
+    """A field's description, and JSON Schema keywords only `meshspec schema` uses (const, default,
+    minimum...), kept in cerberus' `meta` rule, which validation ignores (formats/schema.py reads it)."""
+    return {"meta": {"description": description, **json_schema}}
+
 
 _PLACEMENT = {
-    "global": {"type": "boolean"},
-    "shared": {"type": "boolean"},
-    "affinity": {"type": "string", "allowed": list(AFFINITIES)},
+    "global": {"type": "boolean", **_about(
+        "Render service.cilium.io/global: \"true\": the Service merges endpoints across clusters.", default=True)},
+    "shared": {"type": "boolean", **_about(
+        "false renders service.cilium.io/shared: \"false\": this cluster does not publish its endpoints "
+        "(it still consumes the others').", default=True)},
+    "affinity": {"type": "string", "allowed": list(AFFINITIES), **_about(
+        "Which backends clients prefer: local, remote, or none (Cilium's default; no annotation).", default="none")},
 }
-_STRING_MAP = {"type": "dict", "keysrules": {"type": "string"}, "valuesrules": {"type": "string"}}
+
+
+def _string_map(what: str) -> dict[str, Any]:
+    return {"type": "dict", "keysrules": {"type": "string"}, "valuesrules": {"type": "string"}, **_about(what)}
+
+
+def _cluster_names(description: str) -> dict[str, Any]:
+    return {"type": "list", "schema": {"type": "string"}, **_about(description)}
+
 
 SCHEMA: dict[str, Any] = {
-    "apiVersion": {"type": "string", "required": True},
-    "kind": {"type": "string", "required": True},
+    "apiVersion": {"type": "string", "required": True, **_about("The spec's format.", const=API_VERSION)},
+    "kind": {"type": "string", "required": True, **_about("Always Mesh.", const=KIND)},
     "metadata": {
-        "type": "dict", "required": True,
-        "schema": {"name": {"type": "string", "required": True}, "labels": _STRING_MAP, "annotations": _STRING_MAP},
+        "type": "dict", "required": True, **_about("The mesh's name and metadata."),
+        "schema": {"name": {"type": "string", "required": True, **_about("The mesh's name (DNS-1123).")},
+                   "labels": _string_map("Labels of the mesh spec itself (not rendered)."),
+                   "annotations": _string_map("Annotations of the mesh spec itself (not rendered).")},
     },
     "spec": {
-        "type": "dict", "required": True,
+        "type": "dict", "required": True, **_about("The clusters of the mesh and the Services shared across them."),
         "schema": {
-            "defaults": {"type": "dict", "schema": _PLACEMENT},
+            "defaults": {"type": "dict", "schema": _PLACEMENT, **_about(
+                "global, shared and affinity for every service; a service's own fields and its overrides win.")},
             "cilium": {
-                "type": "dict",
+                "type": "dict", **_about("The Cilium version the mesh runs and, with any key besides version, "
+                                         "the Cluster Mesh setup meshspec renders (Helm values per cluster)."),
                 "schema": {
-                    "version": {"type": "string"},
-                    "namespace": {"type": "string", "empty": False},
-                    "install": {"type": "boolean"},
+                    "version": {"type": "string", **_about(
+                        "The Cilium version (chart version) the mesh runs, such as 1.20.1.",
+                        default=DEFAULT_CILIUM_VERSION)},
+                    "namespace": {"type": "string", "empty": False, **_about(
+                        "The namespace Cilium runs in.", default="kube-system")},
+                    "install": {"type": "boolean", **_about(
+                        "true: the Pulumi program installs the Cilium Helm release; false: values only.",
+                        default=False)},
                     "clustermesh": {
-                        "type": "dict",
+                        "type": "dict", **_about("Cluster Mesh settings, the same in every cluster."),
                         "schema": {
                             "apiserver": {
-                                "type": "dict",
+                                "type": "dict", **_about("The clustermesh-apiserver Service peers connect to."),
                                 "schema": {
-                                    "serviceType": {"type": "string", "allowed": list(APISERVER_SERVICE_TYPES)},
-                                    "nodePort": {"type": "strict_integer"},
+                                    "serviceType": {"type": "string", "allowed": list(APISERVER_SERVICE_TYPES),
+                                                    **_about("How peers reach the clustermesh-apiserver.",
+                                                             default="NodePort")},
+                                    "nodePort": {"type": "strict_integer", **_about(
+                                        "The apiserver's nodePort (30000-32767) with serviceType NodePort.",
+                                        default=DEFAULT_NODE_PORT)},
                                 },
                             },
-                            "maxConnectedClusters": {"type": "strict_integer", "allowed": [255, 511]},
+                            "maxConnectedClusters": {"type": "strict_integer", "allowed": [255, 511], **_about(
+                                "255 or 511; bounds cluster IDs and cannot change after installation.",
+                                default=DEFAULT_MAX_CONNECTED_CLUSTERS)},
                         },
                     },
-                    "values": {"type": "dict", "keysrules": {"type": "string"}},
+                    "values": {"type": "dict", "keysrules": {"type": "string"}, **_about(
+                        "Extra Cilium Helm values, merged under the ones meshspec generates.")},
                 },
             },
             "clusters": {
-                "type": "list", "required": True, "empty": False,
+                "type": "list", "required": True, "empty": False, **_about("Every cluster of the mesh."),
                 "schema": {
                     "type": "dict",
                     "schema": {
-                        "name": {"type": "string", "required": True},
-                        "id": {"type": "strict_integer", "required": True},
-                        "context": {"type": "string", "empty": False},
-                        "podCIDRs": {"type": "list", "schema": {"type": "string"}},
+                        "name": {"type": "string", "required": True, **_about(
+                            "The cluster's Cilium name: at most 32 lowercase letters, digits and '-', not "
+                            "'default'.")},
+                        "id": {"type": "strict_integer", "required": True, **_about(
+                            "The cluster's Cilium ID, unique: 1..255 (1..511 with maxConnectedClusters 511).",
+                            minimum=1, maximum=511)},
+                        "context": {"type": "string", "empty": False, **_about(
+                            "The kubeconfig context that reaches the cluster (default: its name).")},
+                        "podCIDRs": {"type": "list", "schema": {"type": "string"}, **_about(
+                            "The cluster's pod CIDRs; must not overlap another cluster's.")},
                         "clustermesh": {
-                            "type": "dict",
-                            "schema": {"address": {"type": "string", "empty": False},
-                                       "port": {"type": "strict_integer"}},
+                            "type": "dict", **_about("Where peers reach this cluster's clustermesh-apiserver."),
+                            "schema": {"address": {"type": "string", "empty": False, **_about(
+                                           "An IP or DNS name (host only).")},
+                                       "port": {"type": "strict_integer", **_about(
+                                           "Default: the nodePort with NodePort, 2379 otherwise.")}},
                         },
                     },
                 },
             },
             "services": {
-                "type": "list",
+                "type": "list", **_about("The Services meshspec renders into every cluster where they exist."),
                 "schema": {
                     "type": "dict",
                     "schema": {
-                        "name": {"type": "string", "required": True},
-                        "namespace": {"type": "string"},
+                        "name": {"type": "string", "required": True, **_about("The Service's name (DNS-1035).")},
+                        "namespace": {"type": "string", **_about("The Service's namespace.", default="default")},
                         **_PLACEMENT,
-                        "clusters": {"type": "list", "schema": {"type": "string"}},
-                        "backends": {"type": "list", "schema": {"type": "string"}},
-                        "allowNoBackends": {"type": "list", "schema": {"type": "string"}},
+                        "clusters": _cluster_names("The clusters where the Service exists (default: every one)."),
+                        "backends": _cluster_names(
+                            "The clusters that run its pods (default: every cluster where it exists). Nothing is "
+                            "rendered from it; explain and validate model traffic with it."),
+                        "allowNoBackends": _cluster_names(
+                            "Clusters whose clients are meant to have no backend: validate does not call it an "
+                            "error (no-backends) there."),
                         "overrides": {
-                            "type": "dict",
+                            "type": "dict", **_about("Per-cluster global, shared and affinity."),
                             "keysrules": {"type": "string"},
                             "valuesrules": {"type": "dict", "schema": _PLACEMENT},
                         },
-                        "labels": _STRING_MAP,
-                        "annotations": _STRING_MAP,
-                        "spec": {"type": "dict", "required": True},
+                        "labels": _string_map("Labels rendered on the Service in every cluster."),
+                        "annotations": _string_map("Annotations rendered on the Service in every cluster "
+                                                   "(never service.cilium.io/*: set global, shared, affinity)."),
+                        "spec": {"type": "dict", "required": True, **_about(
+                            "A Kubernetes ServiceSpec, rendered identically in every cluster.",
+                            service_spec=True)},
                     },
                 },
             },
