@@ -9,6 +9,7 @@ file is its own to replace or remove, and nothing without it is touched.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -107,3 +108,39 @@ def _read(path: str) -> bytes | None:
             return fh.read()
     except OSError:
         return None
+
+
+# --- `render --check`: what a render would do, without doing it -------------------------------------
+
+@dataclass(frozen=True)
+class TreeChanges:
+    """Paths relative to the output folder, sorted: files a render would write anew (`added`), rewrite
+    (`changed`) and remove as stale (`removed`, only files with HEADER, as write_tree removes them)."""
+
+    added: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+
+def plan_tree(files: Files, out_dir: str) -> TreeChanges:
+    """What write_tree(files, out_dir) would change in out_dir; reads, never writes."""
+    added, changed = [], []
+    for cluster, cluster_files in files.items():
+        for name, content in cluster_files.items():
+            current = _read(os.path.join(out_dir, cluster, name))
+            if current is None:
+                added.append(f"{cluster}/{name}")
+            elif current != content:
+                changed.append(f"{cluster}/{name}")
+    removed = []
+    if os.path.isdir(out_dir):
+        for entry in os.scandir(out_dir):
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            keep = files.get(entry.name, {})
+            removed += [f"{entry.name}/{item.name}" for item in os.scandir(entry.path)
+                        if item.name not in keep and item.is_file(follow_symlinks=False) and _is_ours(item.path)]
+    return TreeChanges(tuple(sorted(added)), tuple(sorted(changed)), tuple(sorted(removed)))

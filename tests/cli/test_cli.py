@@ -121,3 +121,22 @@ def test_strict_fails_on_warnings_as_ci_would_run_it(spec_file):
     assert strict.stdout.startswith(f"::warning file={path},line=15,col=7,title=ignored-field::")
     assert strict.stderr.splitlines()[-1] == "meshspec validate --strict: failing on 1 warning"
     assert meshspec("validate", "examples/mesh.yaml", "--strict").returncode == 0
+
+
+def test_render_check_passes_on_an_up_to_date_render_and_lists_each_stale_file(tmp_path):
+    out = str(tmp_path / "rendered")
+    missing = meshspec("render", "examples/mesh.yaml", "-o", out, "--check")
+    assert missing.returncode == 1 and not os.path.exists(out)  # writes nothing
+    assert f"new      {out}/cluster-a/kustomization.yaml" in missing.stdout.splitlines()
+    assert meshspec("render", "examples/mesh.yaml", "-o", out).returncode == 0
+    fresh = meshspec("render", "examples/mesh.yaml", "-o", out, "--check")
+    assert fresh.returncode == 0 and fresh.stdout == f"{out}/ is up to date: 17 files are what `meshspec render` writes\n"
+    with open(os.path.join(out, "cluster-a", "service.shop.checkout.yaml"), "a") as fh:
+        fh.write("# edited\n")
+    os.remove(os.path.join(out, "cluster-b", "service.shop.inventory.yaml"))
+    stale = meshspec("render", "examples/mesh.yaml", "-o", out, "--check")
+    assert stale.returncode == 1
+    assert stale.stdout.splitlines() == [f"changed  {out}/cluster-a/service.shop.checkout.yaml",
+                                         f"new      {out}/cluster-b/service.shop.inventory.yaml"]
+    assert "1 changed, 1 new, 0 removed; run `meshspec render examples/mesh.yaml -o " in stale.stderr
+    assert open(os.path.join(out, "cluster-a", "service.shop.checkout.yaml")).read().endswith("# edited\n")
