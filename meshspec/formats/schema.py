@@ -23,7 +23,7 @@ DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_ID = "https://meshspec.dev/schemas/meshspec-v1alpha1.json"  # a name, not fetched
 _TYPES = {"string": "string", "boolean": "boolean", "strict_integer": "integer", "integer": "integer",
           "dict": "object", "list": "array"}
-_NOT_JSON = {"service_spec"}  # markers in `meta` for this module, not JSON Schema keywords
+_NOT_JSON = {"service_spec", "hint"}  # markers in `meta` for this module, not JSON Schema keywords
 
 
 def json_schema() -> dict[str, Any]:
@@ -67,6 +67,8 @@ def _field(rules: dict[str, Any], service_spec: str) -> dict[str, Any]:
         schema = {"type": _TYPES[kind]}
         if rules.get("empty") is False:
             schema["minLength"] = 1
+    if "regex" in rules:
+        schema["pattern"] = rules["regex"]
     if "allowed" in rules:
         schema["enum"] = list(rules["allowed"])
     # Descriptions first: editors show them on hover and in completion.

@@ -15,9 +15,15 @@ from ..diagnostics import Path, Report
 from .model import (AFFINITIES, API_VERSION, APISERVER_SERVICE_TYPES, DEFAULT_CILIUM_VERSION,
                     DEFAULT_MAX_CONNECTED_CLUSTERS, DEFAULT_NODE_PORT, KIND)
 
+# Flux's duration pattern (the Kustomization CRD's spec.interval); a render path relative to the repository.
+FLUX_DURATION = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"
+GITOPS_PATH = r"^[^/].*[^/]$|^[^/]$"
+
+
 def _about(description: str, **json_schema: Any) -> dict[str, Any]:
     """A field's description, and JSON Schema keywords only `meshspec schema` uses (const, default,
-    minimum...), kept in cerberus' `meta` rule, which validation ignores (formats/schema.py reads it)."""
+    minimum...), kept in cerberus' `meta` rule, which validation ignores (formats/schema.py reads it).
+    `hint` says what a value matching the field's regex looks like, for validate's message."""
     return {"meta": {"description": description, **json_schema}}
 
 
@@ -87,6 +93,55 @@ SCHEMA: dict[str, Any] = {
                     },
                     "values": {"type": "dict", "keysrules": {"type": "string"}, **_about(
                         "Extra Cilium Helm values, merged under the ones meshspec generates.")},
+                },
+            },
+            "gitops": {
+                "type": "dict", **_about("GitOps objects `meshspec render` also writes, to DIR/_gitops/: an Argo CD "
+                                         "ApplicationSet and/or one Flux Kustomization per cluster, each pointing "
+                                         "a cluster at its folder of the committed render."),
+                "schema": {
+                    "path": {"type": "string", "required": True, "empty": False, "regex": GITOPS_PATH, **_about(
+                        "Where `meshspec render -o` writes, from the repository root (such as rendered): each "
+                        "cluster's folder is <path>/<cluster>.", hint="a path from the repository root, such as "
+                        "rendered, with no leading or trailing '/'")},
+                    "prune": {"type": "boolean", **_about(
+                        "Delete what the render no longer holds (Argo CD's automated prune, Flux's prune).",
+                        default=True)},
+                    "argocd": {
+                        "type": "dict", **_about("An ApplicationSet (argoproj.io/v1alpha1): one Application per "
+                                                 "cluster, whose destination is the Argo CD cluster named as the "
+                                                 "cluster's kubeconfig context (`argocd cluster add CONTEXT`)."),
+                        "schema": {
+                            "repoURL": {"type": "string", "required": True, "empty": False, **_about(
+                                "The Git repository that holds the render.")},
+                            "targetRevision": {"type": "string", "empty": False, **_about(
+                                "The branch, tag or commit Argo CD follows.", default="HEAD")},
+                            "project": {"type": "string", "empty": False, **_about(
+                                "The Argo CD project of the Applications.", default="default")},
+                            "namespace": {"type": "string", "empty": False, **_about(
+                                "The namespace Argo CD runs in.", default="argocd")},
+                        },
+                    },
+                    "flux": {
+                        "type": "dict", **_about("One Kustomization (kustomize.toolkit.fluxcd.io/v1) per cluster, "
+                                                 "to apply in that cluster, where Flux runs."),
+                        "schema": {
+                            "namespace": {"type": "string", "empty": False, **_about(
+                                "The namespace Flux runs in.", default="flux-system")},
+                            "interval": {"type": "string", "regex": FLUX_DURATION, **_about(
+                                "How often Flux reconciles, such as 10m or 1h.", default="10m",
+                                hint="a duration such as 10m, 1h or 90s")},
+                            "sourceRef": {
+                                "type": "dict", **_about("The Flux source that holds the render."),
+                                "schema": {
+                                    "kind": {"type": "string", "allowed": ["GitRepository", "OCIRepository", "Bucket"],
+                                             **_about("The source's kind.", default="GitRepository")},
+                                    "name": {"type": "string", "required": True, "empty": False, **_about(
+                                        "The source's name (flux bootstrap creates flux-system).")},
+                                },
+                            },
+                        },
+                    },
                 },
             },
             "clusters": {
@@ -200,6 +255,9 @@ def _report(error: cerberus.errors.ValidationError, report: Report) -> None:
     elif code == cerberus.errors.UNALLOWED_VALUE.code:
         allowed = ", ".join(str(v) for v in error.constraint)
         report("bad-value", path, f"'{field}' is {error.value!r}; allowed values are {allowed}.")
+    elif code == cerberus.errors.REGEX_MISMATCH.code:
+        hint = _schema_at(path[:-1]).get(field, {}).get("meta", {}).get("hint", f"a value matching {error.constraint}")
+        report("bad-value", path, f"'{field}' is {error.value!r}; write {hint}.")
     elif code == cerberus.errors.EMPTY_NOT_ALLOWED.code:
         report("empty", path, f"'{field}' must not be empty.")
     else:

@@ -21,12 +21,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ...artifacts.files import render_files, write_tree
+    from ...artifacts.gitops import gitops_files
 
     mesh, _ = checked_mesh(args.spec, "nothing checked" if args.check else "nothing rendered")
     if mesh is None:
         return EXIT_INVALID
     require_folder_or_absent(args.out)
-    files = render_files(mesh)
+    files = {**render_files(mesh), **gitops_files(mesh)}
     if args.check:
         return check(files, args.out, args.spec)
     counts = write_tree(files, args.out)
