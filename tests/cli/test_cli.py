@@ -140,3 +140,20 @@ def test_render_check_passes_on_an_up_to_date_render_and_lists_each_stale_file(t
                                          f"new      {out}/cluster-b/service.shop.inventory.yaml"]
     assert "1 changed, 1 new, 0 removed; run `meshspec render examples/mesh.yaml -o " in stale.stderr
     assert open(os.path.join(out, "cluster-a", "service.shop.checkout.yaml")).read().endswith("# edited\n")
+
+
+def test_stacks_list_names_the_deploying_stacks_and_writes_nothing(tmp_path):
+    import shutil
+
+    project = tmp_path / "project"
+    shutil.copytree(os.path.join(ROOT, "tests/artifacts/fixtures/stacks/project"), project)
+    before = sorted(os.listdir(project / "stacks"))
+    text = meshspec("stacks", "specs/mesh.yaml", "--list", cwd=str(project))
+    assert text.returncode == 0 and text.stdout == "east: east\nnorth: north\nwest: west\n"  # not preview (renderDir)
+    as_json = meshspec("stacks", "specs/mesh.yaml", "--list", "--format", "json", cwd=str(project))
+    assert json.loads(as_json.stdout) == ["east", "north", "west"]
+    assert sorted(os.listdir(project / "stacks")) == before
+    for name in ("east", "north", "west"):
+        (project / "stacks" / f"Pulumi.{name}.yaml").unlink()
+    none = meshspec("stacks", "specs/mesh.yaml", "--list", "--format", "json", cwd=str(project))
+    assert none.stdout == "[]\n" and "no stack deploys specs/mesh.yaml" in none.stderr
