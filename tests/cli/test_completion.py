@@ -65,7 +65,7 @@ def test_fish_offers_commands_with_their_summaries_and_flag_choices(capsys, tmp_
 
     offered = complete("meshspec ")
     assert set(offered) == set(COMMANDS) and offered["validate"] == COMMANDS["validate"]
-    assert set(complete("meshspec explain --format ")) == {"text", "json"}
+    assert set(complete("meshspec explain --format ")) == {"text", "json", "markdown"}
     assert "--fail-on" in complete("meshspec diff --")
 
 
