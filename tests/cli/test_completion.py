@@ -83,3 +83,19 @@ def test_an_unknown_shell_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["completion", "powershell"])
     assert exit_.value.code == 2 and "invalid choice" in capsys.readouterr().err
+
+
+def test_zsh_offers_every_command_then_a_flags_choices(capsys, tmp_path):
+    """zsh's real completion system (compinit, in a pseudo-terminal) on the generated _meshspec."""
+    if shutil.which("zsh") is None:
+        pytest.skip("zsh is not installed")
+    (tmp_path / "_meshspec").write_text(script("zsh", capsys))
+    helper = ROOT / "tests" / "support" / "fixtures" / "zsh_complete.zsh"
+
+    def complete(words):
+        done = subprocess.run(["zsh", "-f", str(helper), str(tmp_path), words], capture_output=True, text=True,
+                              cwd=ROOT, timeout=60)
+        return done.stdout.split()
+
+    assert complete("") == list(COMMANDS)
+    assert complete("explain --format ") == ["text", "json", "markdown"]
