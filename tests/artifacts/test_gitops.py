@@ -152,3 +152,12 @@ def test_bad_gitops_settings_are_located_errors(spec_file, change, message):
     mesh, diagnostics = check_file(spec_file(SPEC.read_text().replace(*change)))
     assert mesh is None
     assert [d.message for d in diagnostics] == [message]
+
+
+def test_gitops_without_argocd_or_flux_is_a_warning(spec_file):
+    text = re.sub(r"    (argocd|flux):\n(      .*\n)+", "", SPEC.read_text())
+    mesh, diagnostics = check_file(spec_file(text))
+    assert mesh is not None and gitops_files(mesh) == {}
+    assert [(d.code, d.line, d.message) for d in diagnostics] == [(
+        "ignored-field", 7, "spec.gitops names neither argocd nor flux, so render writes no GitOps objects; add "
+        "one of them, or remove spec.gitops.")]
