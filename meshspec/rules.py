@@ -161,7 +161,8 @@ RULES: dict[str, Rule] = _rules(
          "copy.", ("simulate",)),
     # --- diff risks (analysis/diff.py) ----------------------------------------------------------------
     Rule("no-backends", ERROR, "Clients in a cluster are left with no backend.", "Share endpoints from a cluster "
-         "that runs the pods, or run pods in the client's cluster.", ("diff", "verify")),
+         "that runs the pods, or run pods in the client's cluster; if that is meant, list the cluster in the "
+         "service's allowNoBackends.", ("validate", "diff", "verify")),
     Rule("failover-lost", WARNING, "A client cluster loses its failover: one cluster's failure leaves it "
          "with nothing.", "Keep another cluster sharing endpoints.", ("diff",)),
     Rule("service-removed", WARNING, "A Service no longer exists in a cluster where it did.", "Make sure no "

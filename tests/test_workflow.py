@@ -3,9 +3,12 @@ exist: meshspec subcommands and flags (parsed by the real CLI parser), files, Pu
 header documents, and actions pinned to a version."""
 
 import argparse
+import json
 import os
 import re
 import shlex
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -19,6 +22,7 @@ WORKFLOW_FILE = os.path.join(ROOT, ".github", "workflows", "meshspec.yml")
 HOOKS_FILE = os.path.join(ROOT, ".pre-commit-hooks.yaml")
 # What GitHub provides at run time, as the workflow's steps would see it.
 RUNNER_ENV = {"BASE_REF": "main", "GITHUB_STEP_SUMMARY": "/tmp/summary", "GITHUB_ENV": "/tmp/env",
+              "GITHUB_OUTPUT": "/tmp/output",
               "RUNNER_TEMP": "/tmp", "KUBECONFIG_CONTENT": "", "KUBECONFIG": "/tmp/kubeconfig"}
 SHELL_OPERATORS = {";", "&&", "||", "|", ">", ">>", "<", "&", "(", ")", "2>", "2>>"}
 
@@ -180,13 +184,36 @@ def deploying_stacks(spec):
     return result
 
 
+MATRIX = "${{ fromJSON(needs.stacks.outputs.stacks) }}"
+
+
+def listed_stacks():
+    """What the `stacks` job's meshspec command prints, run as the job runs it (from the repository root)."""
+    [argv] = [argv for step, argv in invocations() if step.startswith("stacks:")]
+    done = subprocess.run([sys.executable, "-m", "meshspec", *argv], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_the_stack_list_comes_from_meshspec_not_from_a_hand_kept_matrix():
+    job = JOBS["stacks"]
+    [step] = [s for s in job["steps"] if s.get("id") == "list"]
+    assert job["outputs"]["stacks"] == "${{ steps.list.outputs.stacks }}"
+    commands = [words for words, _ in commands_in(step["run"], RUNNER_ENV)]
+    assert commands[0][:2] == ["meshspec", "stacks"] and commands[0][-3:] == ["--list", "--format", "json"]
+    assert [f for s, f in written_files("stacks")] == ["stacks.json", "/tmp/output"]  # then read into the output
+    assert "stacks=$(cat stacks.json)" in step["run"]
+
+
 @pytest.mark.parametrize("job", ["preview", "up"])
 def test_each_stack_job_covers_exactly_the_stacks_deploying_the_spec(job):
-    stacks = JOBS[job]["strategy"]["matrix"]["stack"]
+    assert JOBS[job]["strategy"]["matrix"]["stack"] == MATRIX
+    assert JOBS[job]["needs"] == "stacks" and "needs.stacks.outputs.stacks != '[]'" in JOBS[job]["if"]
+    stacks = listed_stacks()
     folder = stack_config_dir(ROOT)
     for stack in stacks:
         assert os.path.isfile(os.path.join(folder, stack_file_name(stack))), f"{job}: no stack {stack}"
-    assert set(stacks) == deploying_stacks(WORKFLOW["env"]["MESHSPEC_SPEC"])
+    assert sorted(stacks) == stacks and set(stacks) == deploying_stacks(WORKFLOW["env"]["MESHSPEC_SPEC"])
 
 
 def test_pulumi_action_previews_on_pull_requests_and_updates_on_main():
@@ -196,7 +223,7 @@ def test_pulumi_action_previews_on_pull_requests_and_updates_on_main():
     assert all(inputs["stack-name"] == "${{ matrix.stack }}" for inputs in commands.values())
     assert "pull_request" in TRIGGERS and TRIGGERS["push"]["branches"] == ["main"]
     assert JOBS["preview"]["if"].startswith("github.event_name == 'pull_request'")
-    assert JOBS["up"]["if"] == "github.event_name == 'push'"
+    assert JOBS["up"]["if"].startswith("github.event_name == 'push' &&")
 
 
 def test_the_pulumi_program_gets_its_virtualenv():

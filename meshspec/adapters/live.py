@@ -14,13 +14,15 @@ say) is abandoned. A cluster that errs or runs out of time is Unreachable; the o
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import logging
 import os
 import queue
 import threading
 import time
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from ..k8s.objects import SERVICE_NAME_LABEL
 from ..k8s.observed import Obj, Observed, Result, Target, Unreachable, labels, object_key
@@ -30,6 +32,31 @@ PAGE_SIZE = 500
 GRACE_SECONDS = 2.0  # past the timeout, before a worker that ignores its deadline is abandoned
 
 Progress = Callable[[str, str], None]  # (cluster, state): connecting, listing, done or unreachable
+DEFAULT_KUBECONFIG = "~/.kube/config"
+
+
+class KubeconfigError(Exception):
+    """The kubeconfig cannot give a cluster's credentials; the message is one sentence saying what to do."""
+
+
+def kubeconfig_files() -> list[str]:
+    """The kubeconfig files the client reads: KUBECONFIG's list (kubectl's rules), else ~/.kube/config."""
+    listed = [f for f in os.environ.get("KUBECONFIG", "").split(os.pathsep) if f]
+    return [os.path.expanduser(f) for f in listed or [DEFAULT_KUBECONFIG]]
+
+
+def missing_kubeconfig(contexts: Sequence[str]) -> str | None:
+    """A sentence saying what to do when no kubeconfig file exists at all (nothing can be reached then),
+    else None."""
+    files = kubeconfig_files()
+    if any(os.path.isfile(f) for f in files):
+        return None
+    wanted = f"a kubeconfig with a context for each cluster ({', '.join(dict.fromkeys(contexts))})"
+    if os.environ.get("KUBECONFIG"):
+        return (f"no kubeconfig: KUBECONFIG names {', '.join(files)}, and none of it exists; point KUBECONFIG "
+                f"at {wanted}")
+    return (f"no kubeconfig: KUBECONFIG is not set and {DEFAULT_KUBECONFIG} does not exist; set KUBECONFIG to "
+            f"{wanted}")
 
 
 def observe_all(targets: Sequence[Target], keep: Callable[[Obj], bool], namespaces: Sequence[str],
@@ -90,7 +117,7 @@ def observe(target: Target, keep: Callable[[Obj], bool], namespaces: Sequence[st
         return left
 
     progress(target.cluster, "connecting")
-    with client.ApiClient(_configuration(target.context)) as api:
+    with _plugin_errors() as plugin_errors, client.ApiClient(_configuration(target, plugin_errors)) as api:
         core, discovery = client.CoreV1Api(api), client.DiscoveryV1Api(api)
         progress(target.cluster, "listing")
         everywhere, listed = _list_scoped(core.list_service_for_all_namespaces, core.list_namespaced_service,
@@ -111,15 +138,72 @@ def observe(target: Target, keep: Callable[[Obj], bool], namespaces: Sequence[st
                     None if everywhere else tuple(namespaces))
 
 
-def _configuration(context: str) -> Any:
+def _configuration(target: Target, plugin_errors: Callable[[], list[str]]) -> Any:
+    import urllib3
     from kubernetes import client, config
+    from kubernetes.config.kube_config import KubeConfigMerger
 
-    configuration = client.Configuration()
     # Read KUBECONFIG now: the library reads it once, at import. Its loader merges a list of files.
-    config.load_kube_config(config_file=os.environ.get("KUBECONFIG") or "~/.kube/config", context=context,
-                            client_configuration=configuration, persist_config=False)
+    files = os.pathsep.join(kubeconfig_files())
+    merged = KubeConfigMerger(files).config  # the files merged as kubectl merges them
+    listed = merged.value.get("contexts") if merged is not None and isinstance(merged.value, dict) else None
+    names = [c.get("name") for c in (getattr(c, "value", c) for c in listed or ()) if isinstance(c, dict)]
+    if target.context not in names:
+        raise KubeconfigError(
+            f"context {target.context!r} is not in the kubeconfig ({', '.join(kubeconfig_files())}); add it, or "
+            f"pass --context {target.cluster}=CONTEXT with one of its contexts ({', '.join(names) or 'none'})")
+    configuration = client.Configuration()
+    config.load_kube_config(config_file=files, context=target.context, client_configuration=configuration,
+                            persist_config=False)
+    failed = plugin_errors()
+    if failed:
+        raise KubeconfigError(
+            f"the exec credential plugin of context {target.context!r} failed ({failed[0]}); install the command "
+            f"the kubeconfig's user names under exec, or fix it, and check that `kubectl --context "
+            f"{target.context} get namespaces` works")
     configuration.retries = False  # one try per request: the deadline, not urllib3, decides
+    if not configuration.verify_ssl:  # insecure-skip-tls-verify: the user chose it; urllib3 would warn per request
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
     return configuration
+
+
+class _PerThread(logging.Handler):
+    """ERROR records logged on the root logger, by thread. The client's kubeconfig loader logs a failing
+    exec credential plugin with logging.error() and goes on without credentials; logging.error() on a
+    root logger without handlers would also print it as a stray `ERROR:root:` line."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: dict[int, list[str]] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.setdefault(record.thread or 0, []).append(record.getMessage())
+
+
+_HANDLER = _PerThread()
+_capture_lock = threading.Lock()
+_capturing = 0
+
+
+@contextlib.contextmanager
+def _plugin_errors() -> Iterator[Callable[[], list[str]]]:
+    """While a cluster is observed, root ERROR records of this thread are collected, not printed; the
+    function yielded returns (and forgets) them."""
+    global _capturing
+    root, me = logging.getLogger(), threading.get_ident()
+    with _capture_lock:
+        if _capturing == 0:
+            root.addHandler(_HANDLER)
+        _capturing += 1
+    _HANDLER.records.pop(me, None)
+    try:
+        yield lambda: _HANDLER.records.pop(me, [])
+    finally:
+        _HANDLER.records.pop(me, None)
+        with _capture_lock:
+            _capturing -= 1
+            if _capturing == 0:
+                root.removeHandler(_HANDLER)
 
 
 def _list(call: Callable[..., Any], budget: Callable[[], float], **options: Any) -> list[Obj]:
@@ -185,6 +269,8 @@ def describe_error(exc: BaseException, timeout: float | None = None) -> str:
         return f"cannot connect{where}: {str(exc).split(': ', 1)[-1]}"
     if isinstance(exc, (TimeoutError, urllib3.exceptions.TimeoutError)):
         return f"no answer within {timeout:g} s" if timeout else f"timed out: {exc}"
+    if isinstance(exc, KubeconfigError):
+        return str(exc)
     if isinstance(exc, ConfigException):
         return f"kubeconfig: {exc}"
     return f"{type(exc).__name__}: {exc}"

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Collection, Mapping, Sequence
 
-from ..cilium.routing import ObserverView, route_service
+from ..cilium.annotations import read_flags
+from ..cilium.routing import ClusterService, ObserverView, route_service
 from ..cilium.versions import CiliumVersion
 from .state import State
 
 Routes = list[tuple[str, str, Mapping[str, ObserverView]]]  # (namespace, name, {observer cluster: view})
 
 
-def simulate(state: State, observers: Sequence[str], version: CiliumVersion) -> Routes:
-    """What clients in each observer cluster get, for every Service of the state."""
-    return [(ns, name, route_service(copies, observers, version)) for (ns, name), copies in state.services.items()]
+def simulate(state: State, observers: Sequence[str], version: CiliumVersion, *,
+             namespaces: Collection[str] = (), global_only: bool = False) -> Routes:
+    """What clients in each observer cluster get, for every Service of the state, or only those in
+    `namespaces` (when given) and, with `global_only`, only those global in some cluster. Filtering
+    picks Services; it never changes what the engine sees of one (every cluster's copy is routed)."""
+    return [(ns, name, route_service(copies, observers, version)) for (ns, name), copies in state.services.items()
+            if (not namespaces or ns in namespaces) and (not global_only or is_global_anywhere(copies))]
+
+
+def is_global_anywhere(copies: Mapping[str, ClusterService]) -> bool:
+    """A Service Cilium treats as global in at least one cluster: service.cilium.io/global (or its legacy
+    alias) read as Cilium reads it (cilium-semantics.md section 1). A copy that is not global still takes
+    part, as a local Service, where another is."""
+    return any(read_flags(copy.annotations).is_global for copy in copies.values())

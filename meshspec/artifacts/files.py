@@ -1,7 +1,7 @@
 """Rendered objects -> files: canonical YAML bytes, one folder per cluster.
 
 Bytes are computed purely (`render_files`), what writing them does is decided
-before anything is touched (`plan_tree`), and only then written (`write_tree`).
+before anything is touched (`plan_writes`; `plan_tree` for `render --check`), and only then written (`write_tree`).
 Every file meshspec writes starts with HEADER; that line is how a later render
 knows a file is its own to replace or remove, and nothing without it is touched.
 """
@@ -88,7 +88,7 @@ class TreePlan:
     blocked: list[Blocked] = field(default_factory=list)
 
 
-def plan_tree(files: Files, out_dir: str) -> TreePlan:
+def plan_writes(files: Files, out_dir: str) -> TreePlan:
     """The ownership rule (README, "Render"): meshspec writes over or removes only regular files that start
     with HEADER, never follows a symlink below `out_dir`, and never touches anything else."""
     plan = TreePlan()
@@ -124,7 +124,7 @@ def write_tree(files: Files, out_dir: str) -> dict[str, int]:
     """Write every cluster folder under out_dir, removing meshspec's files that are no longer rendered, and
     a folder that this leaves empty. Raises BlockedPaths, having written nothing, when anything of the
     user's is in the way. Returns counts: written, unchanged, removed."""
-    plan = plan_tree(files, out_dir)
+    plan = plan_writes(files, out_dir)
     if plan.blocked:
         raise BlockedPaths(plan.blocked)
     for folder in plan.folders:
@@ -204,3 +204,33 @@ def _read(path: str) -> bytes | None:
             return fh.read()
     except OSError:
         return None
+
+
+# --- `render --check`: what a render would do, without doing it -------------------------------------
+
+@dataclass(frozen=True)
+class TreeChanges:
+    """Paths relative to the output folder, sorted: files a render would write anew (`added`), rewrite
+    (`changed`) and remove as stale (`removed`, only files with HEADER, as write_tree removes them)."""
+
+    added: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    blocked: tuple[str, ...] = ()  # "PATH: why": what would stop the render (README, "Render", Ownership)
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.changed or self.removed or self.blocked)
+
+
+def plan_tree(files: Files, out_dir: str) -> TreeChanges:
+    """What write_tree(files, out_dir) would change in out_dir; reads, never writes."""
+    plan = plan_writes(files, out_dir)
+    out = os.path.join(out_dir, "")
+
+    def relative(path: str) -> str:
+        return path[len(out):] if path.startswith(out) else path
+
+    return TreeChanges(tuple(sorted(relative(p) for p, _ in plan.writes if not os.path.lexists(p))),
+                       tuple(sorted(relative(p) for p, _ in plan.writes if os.path.lexists(p))),
+                       tuple(sorted(relative(p) for p in plan.removals)),
+                       tuple(f"{b.path}: {b.reason}" for b in plan.blocked))

@@ -21,6 +21,8 @@ DESCRIPTION = ("Cilium Cluster Mesh global services as code: validate a mesh spe
 def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     """The parser, with the full arguments of the `selected` command (every command when None)."""
     parser = argparse.ArgumentParser(prog="meshspec", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=version_text(),
+                        help="print meshspec's version and the Cilium versions it models, and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, summary in COMMANDS.items():
         command = commands.add_parser(name, help=summary)
@@ -29,6 +31,15 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
             module.configure(command)
             command.set_defaults(run=module.run)
     return parser
+
+
+def version_text() -> str:
+    """`meshspec --version`: this release and the Cilium releases its routing model covers."""
+    from .. import __version__
+    from ..cilium.versions import DEFAULT_VERSION, NEWEST_KNOWN, OLDEST_SUPPORTED
+
+    oldest, newest = (".".join(map(str, v)) for v in (OLDEST_SUPPORTED, NEWEST_KNOWN))
+    return f"meshspec {__version__} (models Cilium {oldest} to {newest}; default {DEFAULT_VERSION})"
 
 
 def _command_in(argv: Sequence[str]) -> str | None:

@@ -15,12 +15,42 @@ NONE = "NO BACKENDS"
 # --- explain ---------------------------------------------------------------------------------------
 
 def explain_json(explanations: Iterable[Explanation]) -> str:
+    """`failures`: for each cluster that runs the service's pods, the clients whose serving clusters change
+    when it has none ready, and their serving clusters then ([] = no backend), as the text's `if` lines."""
     services = []
     for e in explanations:
         observers = {cluster: {"exists": False} if serving is None else {"exists": True, "backends": serving}
                      for cluster, serving in e.normal.items()}
-        services.append({"namespace": e.service.namespace, "name": e.service.name, "observers": observers})
+        services.append({"namespace": e.service.namespace, "name": e.service.name, "observers": observers,
+                         "failures": {failed: dict(changes) for failed, changes in e.failures.items()}})
     return json.dumps({"services": services}, separators=(",", ":")) + "\n"
+
+
+def explain_markdown(explanations: Iterable[Explanation], spec: str, version: str) -> str:
+    """For a pull-request comment: per service, a table of client clusters, who serves them, and what
+    changes when one cluster has no ready pods."""
+    explanations = list(explanations)
+    out = [f"**meshspec explain** `{spec}`: {len(explanations)} services, Cilium {version}", ""]
+    for e in explanations:
+        out += [f"#### `{e.service.key}`", "", _md(_placements(e)), "",
+                "| client cluster | served by | when one cluster has no ready pods |", "|---|---|---|"]
+        for client, served in e.normal.items():
+            failures = "<br>".join(f"{failed} down: {_md_names(changes[client])}"
+                                   for failed, changes in e.failures.items() if client in changes)
+            out.append(f"| {client} | {_md_names(served)} | {failures} |")
+        out.append("")
+    out.append("<sub>served by: the clusters whose pods get the client's new connections; — the Service does not "
+               "exist there; **none**: no backend. An empty last cell: whichever cluster fails, the client keeps "
+               "its other serving clusters.</sub>")
+    return "\n".join(out) + "\n"
+
+
+def _md_names(serving: Sequence[str] | None) -> str:
+    return "—" if serving is None else ", ".join(serving) or "**none**"
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
 
 
 def explain_text(explanations: Iterable[Explanation], clusters: Sequence[str]) -> str:

@@ -125,3 +125,30 @@ def _a(kind: Any) -> str:
     if isinstance(kind, list):
         return " or ".join(map(_a, kind))
     return {"integer": "an integer", "object": "a mapping", "array": "a list"}.get(kind, f"a {kind}")
+
+
+def service_spec_definitions() -> tuple[str, dict[str, Any]]:
+    """(the name of Kubernetes' ServiceSpec definition, it and every definition it refers to), for a JSON
+    Schema that embeds it (`meshspec schema`); references inside are `#/$defs/<name>`."""
+    _, definitions = _schemas()
+    root = "io.k8s.api.core.v1.ServiceSpec"
+    found: dict[str, Any] = {}
+    pending = [root]
+    while pending:
+        name = pending.pop()
+        if name not in found:
+            found[name] = definitions[name]
+            pending += [ref.rsplit("/", 1)[-1] for ref in _refs(definitions[name])]
+    return root, dict(sorted(found.items()))
+
+
+def _refs(schema: Any) -> Iterator[str]:
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            if key == "$ref":
+                yield value
+            else:
+                yield from _refs(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            yield from _refs(value)

@@ -1,7 +1,7 @@
 """The one way to check a mesh spec: every command, and the Pulumi program, goes through here.
 
 load (positions) -> structure (types) -> checks (Cilium's and Kubernetes' rules) -> the typed Mesh ->
-routing warnings from the engine -> optionally, the Pulumi stacks that deploy the spec. The Mesh is
+routing checks from the engine -> optionally, the Pulumi stacks that deploy the spec. The Mesh is
 None whenever there is an error.
 """
 
@@ -50,5 +50,5 @@ def check_document(doc: Document) -> Checked:
     if has_errors(checker.diagnostics):
         return None, unique_sorted(checker.diagnostics)
     mesh = build_mesh(doc.data)
-    check_routing(checker, mesh)
-    return mesh, unique_sorted(checker.diagnostics)
+    check_routing(checker, mesh)  # may find an error too: clients with no backend (no-backends)
+    return (None if has_errors(checker.diagnostics) else mesh), unique_sorted(checker.diagnostics)

@@ -68,6 +68,32 @@ class CiliumSettings:
 
 
 @dataclass(frozen=True)
+class ArgoCD:
+    repo_url: str
+    target_revision: str = "HEAD"
+    project: str = "default"
+    namespace: str = "argocd"
+
+
+@dataclass(frozen=True)
+class Flux:
+    namespace: str = "flux-system"
+    interval: str = "10m"
+    source_kind: str = "GitRepository"
+    source_name: str = "flux-system"
+
+
+@dataclass(frozen=True)
+class GitOps:
+    """spec.gitops: where the committed render lives, and which GitOps objects point clusters at it."""
+
+    path: str  # the render's folder from the repository root
+    prune: bool = True
+    argocd: ArgoCD | None = None
+    flux: Flux | None = None
+
+
+@dataclass(frozen=True)
 class Service:
     name: str
     namespace: str
@@ -79,6 +105,9 @@ class Service:
     # Clusters that run the Service's pods. Nothing is rendered from it: it tells explain and the
     # routing checks where traffic can land.
     backends: tuple[str, ...] = ()
+    # Clusters whose clients are meant to have no backend (services[].allowNoBackends): validate does not
+    # call that an error there.
+    allow_no_backends: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -95,6 +124,7 @@ class Mesh:
     clusters: tuple[Cluster, ...]
     services: tuple[Service, ...]
     cilium: CiliumSettings = field(default_factory=CiliumSettings)
+    gitops: GitOps | None = None
 
     def cluster(self, name: str) -> Cluster:
         for cluster in self.clusters:
@@ -125,7 +155,23 @@ def build_mesh(data: Mapping[str, Any]) -> Mesh:
     defaults = spec.get("defaults", {})
     services = tuple(_build_service(s, defaults, all_names) for s in spec.get("services", ()))
     return Mesh(name=data["metadata"]["name"], clusters=clusters, services=services,
-                cilium=_build_cilium(spec.get("cilium")))
+                cilium=_build_cilium(spec.get("cilium")), gitops=_build_gitops(spec.get("gitops")))
+
+
+def _build_gitops(gitops: Mapping[str, Any] | None) -> GitOps | None:
+    if gitops is None:
+        return None
+    argocd, flux = gitops.get("argocd"), gitops.get("flux")
+    return GitOps(
+        path=gitops["path"], prune=gitops.get("prune", True),
+        argocd=None if argocd is None else ArgoCD(
+            repo_url=argocd["repoURL"], target_revision=argocd.get("targetRevision", "HEAD"),
+            project=argocd.get("project", "default"), namespace=argocd.get("namespace", "argocd")),
+        flux=None if flux is None else Flux(
+            namespace=flux.get("namespace", "flux-system"), interval=flux.get("interval", "10m"),
+            source_kind=flux.get("sourceRef", {}).get("kind", "GitRepository"),
+            source_name=flux.get("sourceRef", {}).get("name", "flux-system")),
+    )
 
 
 def manages_clustermesh(cilium: Mapping[str, Any]) -> bool:
@@ -167,6 +213,7 @@ def _build_service(svc: Mapping[str, Any], defaults: Mapping[str, Any], all_clus
         labels=svc.get("labels", {}),
         annotations=svc.get("annotations", {}),
         backends=_in_order(placements, svc.get("backends", placements)),
+        allow_no_backends=tuple(svc.get("allowNoBackends", ())),  # as written: diagnostics point into it
     )
 
 

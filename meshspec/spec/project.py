@@ -84,13 +84,21 @@ def deployed_clusters(mesh: Mesh, spec_file: str, project: str) -> tuple[set[str
     """The clusters that `pulumi up` of the project's stacks deploys from spec_file (stacks that only
     render to files deploy nothing), and the problems of those stack files. Raises LoadError when the
     project file itself is malformed."""
+    deploying, diagnostics = deploying_stacks(mesh, spec_file, project)
+    return {cluster for _, clusters in deploying for cluster in clusters}, diagnostics
+
+
+def deploying_stacks(mesh: Mesh, spec_file: str, project: str) -> tuple[list[tuple[str, list[str]]], list[Diagnostic]]:
+    """(stack name, the clusters its `pulumi up` deploys) for each stack of the project that deploys
+    spec_file to at least one cluster, by name, and the problems of the stack files. Stacks that only
+    render to files (meshspec:renderDir) deploy nothing. Raises LoadError as deployed_clusters does."""
     stacks, diagnostics = stacks_of(spec_file, project)
-    clusters: set[str] = set()
+    deploying = []
     for stack in stacks:
-        deployed = stack_clusters(mesh, stack, diagnostics)
-        if not stack.config.get(RENDER_DIR_KEY):
-            clusters.update(name for name, _ in deployed)
-    return clusters, diagnostics
+        clusters = [name for name, _ in stack_clusters(mesh, stack, diagnostics)]
+        if clusters and not stack.config.get(RENDER_DIR_KEY):
+            deploying.append((stack.name, clusters))
+    return deploying, diagnostics
 
 
 def stacks_of(spec_file: str, project: str) -> tuple[list[Stack], list[Diagnostic]]:

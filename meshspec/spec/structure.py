@@ -7,87 +7,194 @@ uniqueness, CIDR overlap, Kubernetes schemas) are in checks/.
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Any
 
 
 from ..diagnostics import Path, Report
-from .model import AFFINITIES, APISERVER_SERVICE_TYPES
+from .model import (AFFINITIES, API_VERSION, APISERVER_SERVICE_TYPES, DEFAULT_CILIUM_VERSION,
+                    DEFAULT_MAX_CONNECTED_CLUSTERS, DEFAULT_NODE_PORT, KIND)
+
+# Flux's duration pattern (the Kustomization CRD's spec.interval); a render path relative to the repository.
+FLUX_DURATION = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"
+GITOPS_PATH = r"^[^/].*[^/]$|^[^/]$"
+
+
+def _about(description: str, **json_schema: Any) -> dict[str, Any]:
+    """A field's description, and JSON Schema keywords only `meshspec schema` uses (const, default,
+    minimum...), kept in cerberus' `meta` rule, which validation ignores (formats/schema.py reads it).
+    `hint` says what a value matching the field's regex looks like, for validate's message."""
+    return {"meta": {"description": description, **json_schema}}
+
 
 _PLACEMENT = {
-    "global": {"type": "boolean"},
-    "shared": {"type": "boolean"},
-    "affinity": {"type": "string", "allowed": list(AFFINITIES)},
+    "global": {"type": "boolean", **_about(
+        "Render service.cilium.io/global: \"true\": the Service merges endpoints across clusters.", default=True)},
+    "shared": {"type": "boolean", **_about(
+        "false renders service.cilium.io/shared: \"false\": this cluster does not publish its endpoints "
+        "(it still consumes the others').", default=True)},
+    "affinity": {"type": "string", "allowed": list(AFFINITIES), **_about(
+        "Which backends clients prefer: local, remote, or none (Cilium's default; no annotation).", default="none")},
 }
-_STRING_MAP = {"type": "dict", "keysrules": {"type": "string"}, "valuesrules": {"type": "string"}}
+
+
+def _string_map(what: str) -> dict[str, Any]:
+    return {"type": "dict", "keysrules": {"type": "string"}, "valuesrules": {"type": "string"}, **_about(what)}
+
+
+def _cluster_names(description: str) -> dict[str, Any]:
+    return {"type": "list", "schema": {"type": "string"}, **_about(description)}
+
 
 SCHEMA: dict[str, Any] = {
-    "apiVersion": {"type": "string", "required": True},
-    "kind": {"type": "string", "required": True},
+    "apiVersion": {"type": "string", "required": True, **_about("The spec's format.", const=API_VERSION)},
+    "kind": {"type": "string", "required": True, **_about("Always Mesh.", const=KIND)},
     "metadata": {
-        "type": "dict", "required": True,
-        "schema": {"name": {"type": "string", "required": True}, "labels": _STRING_MAP, "annotations": _STRING_MAP},
+        "type": "dict", "required": True, **_about("The mesh's name and metadata."),
+        "schema": {"name": {"type": "string", "required": True, **_about("The mesh's name (DNS-1123).")},
+                   "labels": _string_map("Labels of the mesh spec itself (not rendered)."),
+                   "annotations": _string_map("Annotations of the mesh spec itself (not rendered).")},
     },
     "spec": {
-        "type": "dict", "required": True,
+        "type": "dict", "required": True, **_about("The clusters of the mesh and the Services shared across them."),
         "schema": {
-            "defaults": {"type": "dict", "schema": _PLACEMENT},
+            "defaults": {"type": "dict", "schema": _PLACEMENT, **_about(
+                "global, shared and affinity for every service; a service's own fields and its overrides win.")},
             "cilium": {
-                "type": "dict",
+                "type": "dict", **_about("The Cilium version the mesh runs and, with any key besides version, "
+                                         "the Cluster Mesh setup meshspec renders (Helm values per cluster)."),
                 "schema": {
-                    "version": {"type": "string"},
-                    "namespace": {"type": "string", "empty": False},
-                    "install": {"type": "boolean"},
+                    "version": {"type": "string", **_about(
+                        "The Cilium version (chart version) the mesh runs, such as 1.20.1.",
+                        default=DEFAULT_CILIUM_VERSION)},
+                    "namespace": {"type": "string", "empty": False, **_about(
+                        "The namespace Cilium runs in.", default="kube-system")},
+                    "install": {"type": "boolean", **_about(
+                        "true: the Pulumi program installs the Cilium Helm release; false: values only.",
+                        default=False)},
                     "clustermesh": {
-                        "type": "dict",
+                        "type": "dict", **_about("Cluster Mesh settings, the same in every cluster."),
                         "schema": {
                             "apiserver": {
-                                "type": "dict",
+                                "type": "dict", **_about("The clustermesh-apiserver Service peers connect to."),
                                 "schema": {
-                                    "serviceType": {"type": "string", "allowed": list(APISERVER_SERVICE_TYPES)},
-                                    "nodePort": {"type": "strict_integer"},
+                                    "serviceType": {"type": "string", "allowed": list(APISERVER_SERVICE_TYPES),
+                                                    **_about("How peers reach the clustermesh-apiserver.",
+                                                             default="NodePort")},
+                                    "nodePort": {"type": "strict_integer", **_about(
+                                        "The apiserver's nodePort (30000-32767) with serviceType NodePort.",
+                                        default=DEFAULT_NODE_PORT)},
                                 },
                             },
-                            "maxConnectedClusters": {"type": "strict_integer", "allowed": [255, 511]},
+                            "maxConnectedClusters": {"type": "strict_integer", "allowed": [255, 511], **_about(
+                                "255 or 511; bounds cluster IDs and cannot change after installation.",
+                                default=DEFAULT_MAX_CONNECTED_CLUSTERS)},
                         },
                     },
-                    "values": {"type": "dict", "keysrules": {"type": "string"}},
+                    "values": {"type": "dict", "keysrules": {"type": "string"}, **_about(
+                        "Extra Cilium Helm values, merged under the ones meshspec generates.")},
+                },
+            },
+            "gitops": {
+                "type": "dict", **_about("GitOps objects `meshspec render` also writes, to DIR/_gitops/: an Argo CD "
+                                         "ApplicationSet and/or one Flux Kustomization per cluster, each pointing "
+                                         "a cluster at its folder of the committed render."),
+                "schema": {
+                    "path": {"type": "string", "required": True, "empty": False, "regex": GITOPS_PATH, **_about(
+                        "Where `meshspec render -o` writes, from the repository root (such as rendered): each "
+                        "cluster's folder is <path>/<cluster>.", hint="a path from the repository root, such as "
+                        "rendered, with no leading or trailing '/'")},
+                    "prune": {"type": "boolean", **_about(
+                        "Delete what the render no longer holds (Argo CD's automated prune, Flux's prune).",
+                        default=True)},
+                    "argocd": {
+                        "type": "dict", **_about("An ApplicationSet (argoproj.io/v1alpha1): one Application per "
+                                                 "cluster, whose destination is the Argo CD cluster named as the "
+                                                 "cluster's kubeconfig context (`argocd cluster add CONTEXT`)."),
+                        "schema": {
+                            "repoURL": {"type": "string", "required": True, "empty": False, **_about(
+                                "The Git repository that holds the render.")},
+                            "targetRevision": {"type": "string", "empty": False, **_about(
+                                "The branch, tag or commit Argo CD follows.", default="HEAD")},
+                            "project": {"type": "string", "empty": False, **_about(
+                                "The Argo CD project of the Applications.", default="default")},
+                            "namespace": {"type": "string", "empty": False, **_about(
+                                "The namespace Argo CD runs in.", default="argocd")},
+                        },
+                    },
+                    "flux": {
+                        "type": "dict", **_about("One Kustomization (kustomize.toolkit.fluxcd.io/v1) per cluster, "
+                                                 "to apply in that cluster, where Flux runs."),
+                        "schema": {
+                            "namespace": {"type": "string", "empty": False, **_about(
+                                "The namespace Flux runs in.", default="flux-system")},
+                            "interval": {"type": "string", "regex": FLUX_DURATION, **_about(
+                                "How often Flux reconciles, such as 10m or 1h.", default="10m",
+                                hint="a duration such as 10m, 1h or 90s")},
+                            "sourceRef": {
+                                "type": "dict", **_about("The Flux source that holds the render."),
+                                "schema": {
+                                    "kind": {"type": "string", "allowed": ["GitRepository", "OCIRepository", "Bucket"],
+                                             **_about("The source's kind.", default="GitRepository")},
+                                    "name": {"type": "string", "required": True, "empty": False, **_about(
+                                        "The source's name (flux bootstrap creates flux-system).")},
+                                },
+                            },
+                        },
+                    },
                 },
             },
             "clusters": {
-                "type": "list", "required": True, "empty": False,
+                "type": "list", "required": True, "empty": False, **_about("Every cluster of the mesh."),
                 "schema": {
                     "type": "dict",
                     "schema": {
-                        "name": {"type": "string", "required": True},
-                        "id": {"type": "strict_integer", "required": True},
-                        "context": {"type": "string", "empty": False},
-                        "podCIDRs": {"type": "list", "schema": {"type": "string"}},
+                        "name": {"type": "string", "required": True, **_about(
+                            "The cluster's Cilium name: at most 32 lowercase letters, digits and '-', not "
+                            "'default'.")},
+                        "id": {"type": "strict_integer", "required": True, **_about(
+                            "The cluster's Cilium ID, unique: 1..255 (1..511 with maxConnectedClusters 511).",
+                            minimum=1, maximum=511)},
+                        "context": {"type": "string", "empty": False, **_about(
+                            "The kubeconfig context that reaches the cluster (default: its name).")},
+                        "podCIDRs": {"type": "list", "schema": {"type": "string"}, **_about(
+                            "The cluster's pod CIDRs; must not overlap another cluster's.")},
                         "clustermesh": {
-                            "type": "dict",
-                            "schema": {"address": {"type": "string", "empty": False},
-                                       "port": {"type": "strict_integer"}},
+                            "type": "dict", **_about("Where peers reach this cluster's clustermesh-apiserver."),
+                            "schema": {"address": {"type": "string", "empty": False, **_about(
+                                           "An IP or DNS name (host only).")},
+                                       "port": {"type": "strict_integer", **_about(
+                                           "Default: the nodePort with NodePort, 2379 otherwise.")}},
                         },
                     },
                 },
             },
             "services": {
-                "type": "list",
+                "type": "list", **_about("The Services meshspec renders into every cluster where they exist."),
                 "schema": {
                     "type": "dict",
                     "schema": {
-                        "name": {"type": "string", "required": True},
-                        "namespace": {"type": "string"},
+                        "name": {"type": "string", "required": True, **_about("The Service's name (DNS-1035).")},
+                        "namespace": {"type": "string", **_about("The Service's namespace.", default="default")},
                         **_PLACEMENT,
-                        "clusters": {"type": "list", "schema": {"type": "string"}},
-                        "backends": {"type": "list", "schema": {"type": "string"}},
+                        "clusters": _cluster_names("The clusters where the Service exists (default: every one)."),
+                        "backends": _cluster_names(
+                            "The clusters that run its pods (default: every cluster where it exists). Nothing is "
+                            "rendered from it; explain and validate model traffic with it."),
+                        "allowNoBackends": _cluster_names(
+                            "Clusters whose clients are meant to have no backend: validate does not call it an "
+                            "error (no-backends) there."),
                         "overrides": {
-                            "type": "dict",
+                            "type": "dict", **_about("Per-cluster global, shared and affinity."),
                             "keysrules": {"type": "string"},
                             "valuesrules": {"type": "dict", "schema": _PLACEMENT},
                         },
-                        "labels": _STRING_MAP,
-                        "annotations": _STRING_MAP,
-                        "spec": {"type": "dict", "required": True},
+                        "labels": _string_map("Labels rendered on the Service in every cluster."),
+                        "annotations": _string_map("Annotations rendered on the Service in every cluster "
+                                                   "(never service.cilium.io/*: set global, shared, affinity)."),
+                        "spec": {"type": "dict", "required": True, **_about(
+                            "A Kubernetes ServiceSpec, rendered identically in every cluster.",
+                            service_spec=True)},
                     },
                 },
             },
@@ -117,7 +224,8 @@ def check_structure(data: dict, report: Report) -> None:
     """Report every structural problem in `data`: one pass, linear in its size.
 
     SCHEMA is written in cerberus' rule language (type, required, schema, keysrules, valuesrules,
-    allowed, empty), and tests/spec/test_structure.py holds this walk to cerberus' own verdicts; cerberus
+    allowed, regex, empty; `meta` is for `meshspec schema`), and tests/spec/test_structure.py holds this
+    walk to cerberus' own verdicts; cerberus
     itself re-sorted its error list on every insert, which took minutes on a file of a few thousand
     wrong items."""
     _mapping(data, SCHEMA, (), report)
@@ -147,6 +255,9 @@ def _value(value: Any, rules: dict, path: Path, report: Report) -> None:
     if "allowed" in rules and value not in rules["allowed"]:
         allowed = ", ".join(str(v) for v in rules["allowed"])
         report("bad-value", path, f"'{field}' is {value!r}; allowed values are {allowed}.")
+    if "regex" in rules and isinstance(value, str) and not re.fullmatch(rules["regex"], value):
+        hint = rules.get("meta", {}).get("hint", f"a value matching {rules['regex']}")
+        report("bad-value", path, f"'{field}' is {value!r}; write {hint}.")
     if rules.get("empty") is False and isinstance(value, (str, list, dict)) and not value:
         report("empty", path, f"'{field}' must not be empty.")
     if isinstance(value, dict):

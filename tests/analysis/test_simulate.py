@@ -111,3 +111,57 @@ def test_malformed_state_is_located_and_exits_1(tmp_path, capsys):
 def test_usage_errors_exit_2(capsys, args, fragment):
     assert main(["simulate", *args]) == 2
     assert fragment in capsys.readouterr().err
+
+
+@pytest.fixture
+def dump_with_system_services(tmp_path):
+    """Two clusters as `kubectl get svc,endpointslices -A` dumps them: kube-dns in kube-system everywhere,
+    a global Service in shop, and one global only in cluster-b (legacy io.cilium alias, "True")."""
+    for cluster, ip in (("cluster-a", "10.1.0.5"), ("cluster-b", "10.2.0.5")):
+        folder = tmp_path / cluster
+        folder.mkdir()
+        extra = ', annotations: {io.cilium/global-service: "True"}' if cluster == "cluster-b" else ""
+        (folder / "objects.yaml").write_text(textwrap.dedent(f"""\
+            apiVersion: v1
+            kind: List
+            items:
+              - {{apiVersion: v1, kind: Service, metadata: {{name: kube-dns, namespace: kube-system}},
+                 spec: {{clusterIP: 10.96.0.10, ports: [{{name: dns, port: 53, protocol: UDP}}]}}}}
+              - {{apiVersion: v1, kind: Service, metadata: {{name: cart, namespace: shop{extra}}},
+                 spec: {{clusterIP: 10.96.0.11, ports: [{{port: 80}}]}}}}
+              - {{apiVersion: v1, kind: Service,
+                 metadata: {{name: web, namespace: shop, annotations: {{service.cilium.io/global: "true"}}}},
+                 spec: {{clusterIP: 10.96.0.12, ports: [{{port: 80}}]}}}}
+              - {{apiVersion: discovery.k8s.io/v1, kind: EndpointSlice,
+                 metadata: {{name: web-1, namespace: shop, labels: {{kubernetes.io/service-name: web}}}},
+                 addressType: IPv4, ports: [{{port: 80}}], endpoints: [{{addresses: [{ip}]}}]}}
+            """))
+    return str(tmp_path)
+
+
+def keys(data):
+    return [f"{s['namespace']}/{s['name']}" for s in data["services"]]
+
+
+def test_namespace_and_global_only_filter_the_services(capsys, dump_with_system_services):
+    state = dump_with_system_services
+    assert keys(run_json(capsys, state)) == ["kube-system/kube-dns", "shop/cart", "shop/web"]
+    assert keys(run_json(capsys, state, "--namespace", "shop")) == ["shop/cart", "shop/web"]
+    assert keys(run_json(capsys, state, "--namespace", "shop", "--namespace", "kube-system")) == [
+        "kube-system/kube-dns", "shop/cart", "shop/web"]
+    # cart is global only in cluster-b (the legacy alias, value "True": cilium-semantics.md section 1)
+    assert keys(run_json(capsys, state, "--global-only")) == ["shop/cart", "shop/web"]
+
+
+def test_filtering_never_changes_what_a_listed_service_routes_to(capsys, dump_with_system_services):
+    full = observers(run_json(capsys, dump_with_system_services), "shop/web")
+    assert observers(run_json(capsys, dump_with_system_services, "--global-only", "--namespace", "shop"),
+                     "shop/web") == full
+    assert full["cluster-a"]["frontends"]["80/TCP"]["backends"] == ["10.1.0.5:80", "10.2.0.5:80"]
+
+
+def test_a_filter_that_matches_nothing_says_so(capsys, dump_with_system_services):
+    assert main(["simulate", dump_with_system_services, "--namespace", "payments"]) == 0
+    out = capsys.readouterr()
+    assert out.out == "Cilium 1.20\n"
+    assert out.err.strip() == f"{dump_with_system_services}: no Service matches --namespace payments; found 3 Services"

@@ -403,7 +403,7 @@ def test_cli_context_overrides_the_spec(kube, capsys):
     kube.cluster("cluster-b", context="ci-b")
     kube.cluster("cluster-c")
     assert run(SPEC) == 4  # the spec's kind-b is in no kubeconfig
-    assert "cluster-b (context kind-b): UNREACHABLE: kubeconfig:" in capsys.readouterr().out
+    assert "cluster-b (context kind-b): UNREACHABLE: context 'kind-b' is not in the kubeconfig" in capsys.readouterr().out
     assert run(SPEC, "--context", "cluster-b=ci-b") == 0
     assert "cluster-b (context ci-b): ok" in capsys.readouterr().out
 
@@ -441,3 +441,95 @@ def test_cli_progress_on_a_terminal(kube, capsys, monkeypatch):
     for state in ("connecting", "listing", "done"):
         assert f"cluster-b  {state}" in shown
     assert "\x1b[0J" in shown
+
+
+# --- what verify says when the kubeconfig cannot give credentials ----------------------------------
+
+def verify_subprocess(*argv, env=None):
+    """`meshspec verify` in its own process, as a user runs it: stderr is all it printed there."""
+    import subprocess
+    import sys
+
+    from tests.support import ROOT
+
+    return subprocess.run([sys.executable, "-m", "meshspec", "verify", *argv], capture_output=True, text=True,
+                          cwd=str(ROOT), env={**os.environ, **(env or {})}, timeout=60)
+
+
+@pytest.mark.parametrize("kubeconfig, sentence", [
+    (None, "no kubeconfig: KUBECONFIG is not set and ~/.kube/config does not exist; set KUBECONFIG to a "
+           "kubeconfig with a context for each cluster (kind-a, kind-b, kind-c)"),
+    ("/nowhere/config", "no kubeconfig: KUBECONFIG names /nowhere/config, and none of it exists; point KUBECONFIG "
+                        "at a kubeconfig with a context for each cluster (kind-a, kind-b, kind-c)"),
+])
+def test_no_kubeconfig_at_all_is_one_sentence_and_nothing_else(tmp_path, kubeconfig, sentence):
+    env = {"HOME": str(tmp_path), "KUBECONFIG": kubeconfig or ""}
+    done = verify_subprocess(SPEC, env=env)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == f"meshspec verify: error: {sentence}\n"
+
+
+def test_missing_context_says_which_contexts_there_are(kube, capsys):
+    kube.cluster("cluster-a")
+    kube.cluster("cluster-b")
+    done = verify_subprocess(SPEC, "--format", "json")
+    assert done.returncode == 4
+    [unreachable] = json.loads(done.stdout)["unreachable"]
+    assert unreachable == {"cluster": "cluster-c", "context": "kind-c", "reason": (
+        f"context 'kind-c' is not in the kubeconfig ({', '.join(os.environ['KUBECONFIG'].split(os.pathsep))}); "
+        "add it, or pass --context cluster-c=CONTEXT with one of its contexts (kind-a, kind-b)")}
+    assert done.stderr == "verify: 3 clusters checked, 0 problems, 1 unreachable\n"
+
+
+def test_failing_exec_plugin_is_one_sentence_without_a_stray_log_line(kube, tmp_path):
+    import sys
+
+    for name in ("cluster-a", "cluster-b"):
+        kube.cluster(name)
+    plugin = {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": sys.executable,
+                       "args": ["-c", "import sys; sys.exit('token expired; run: cloud login')"],
+                       "interactiveMode": "Never"}}
+    api = kube.cluster("cluster-c", context="unused")
+    kube.kubeconfig("cluster-c-exec", "kind-c", api.url, None, user=plugin)  # its own user entry
+    done = verify_subprocess(SPEC)
+    assert done.returncode == 4
+    [line] = [line for line in done.stdout.splitlines() if line.startswith("cluster-c")]
+    assert line.startswith("cluster-c (context kind-c): UNREACHABLE: the exec credential plugin of context "
+                           "'kind-c' failed (exec: process returned 1. token expired; run: cloud login")
+    assert line.endswith("; install the command the kubeconfig's user names under exec, or fix it, and check "
+                         "that `kubectl --context kind-c get namespaces` works")
+    assert done.stderr == "verify: 3 clusters checked, 0 problems, 1 unreachable\n"  # no ERROR:root: line
+    assert api.requests() == []  # no request went out without credentials
+
+
+def test_a_missing_exec_plugin_command(kube):
+    for name in ("cluster-a", "cluster-b"):
+        kube.cluster(name)
+    plugin = {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "no-such-login-plugin",
+                       "interactiveMode": "Never"}}
+    api = kube.cluster("cluster-c", context="unused")
+    kube.kubeconfig("cluster-c-exec", "kind-c", api.url, None, user=plugin)  # its own user entry
+    done = verify_subprocess(SPEC)
+    assert "'kind-c' failed ([Errno 2] No such file or directory: 'no-such-login-plugin'); install the command" \
+        in done.stdout
+    assert "ERROR" not in done.stderr
+
+
+def test_insecure_skip_tls_verify_gives_no_urllib3_warning(kube, tmp_path):
+    import shutil
+
+    from tests.support.kube import TlsStub
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    kube.cluster("cluster-a")
+    kube.cluster("cluster-b")
+    stub = TlsStub(tmp_path)
+    try:
+        kube.kubeconfig("cluster-c", "kind-c", stub.url, None, insecure=True)
+        done = verify_subprocess(SPEC)
+    finally:
+        stub.close()
+    assert "cluster-c (context kind-c): 2 problems" in done.stdout  # reached over TLS: its Services are missing
+    assert "Warning" not in done.stderr and "InsecureRequest" not in done.stderr
+    assert done.stderr == "verify: 3 clusters checked, 2 problems, 0 unreachable\n"

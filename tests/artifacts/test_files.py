@@ -6,7 +6,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from meshspec.artifacts.files import HEADER, render_files, write_tree
+from meshspec.artifacts.files import HEADER, TreeChanges, plan_tree, render_files, write_tree
 from meshspec.spec.check import check_file
 
 
@@ -180,3 +180,35 @@ def test_no_temporary_file_is_left_behind(tmp_path):
     out = tmp_path / "out"
     assert _render(out) == 0
     assert not [p for p in out.rglob("*") if p.name.startswith(".meshspec-")]
+
+
+# --- plan_tree (render --check) -------------------------------------------------------------------
+
+def test_plan_of_a_fresh_render_is_empty_and_writes_nothing(example_mesh, tmp_path):
+    out = tmp_path / "out"
+    files = render_files(example_mesh)
+    assert plan_tree(files, str(out)).added == tuple(sorted(f"{c}/{n}" for c, fs in files.items() for n in fs))
+    assert not out.exists()
+    write_tree(files, str(out))
+    before = tree(out)
+    assert plan_tree(files, str(out)) == TreeChanges() and not plan_tree(files, str(out))
+    assert tree(out) == before
+
+
+def test_plan_names_what_write_tree_would_change_add_and_remove(example_mesh, spec_file, tmp_path):
+    """The same cases as test_stale_files_are_removed_and_foreign_files_kept: the plan and the write agree."""
+    out = tmp_path / "out"
+    write_tree(render_files(example_mesh), str(out))
+    (out / "cluster-a" / "my-notes.yaml").write_text("kind: ConfigMap\n")
+    (out / "old-cluster").mkdir()
+    (out / "old-cluster" / "service.default.gone.yaml").write_text(HEADER + "kind: Service\n")
+    (out / "cluster-b" / "service.shop.inventory.yaml").write_text(HEADER + "edited by hand\n")
+    (out / "cluster-c" / "service.shop.checkout.yaml").unlink()
+    files = render_files(example_mesh)
+    plan = plan_tree(files, str(out))
+    assert plan == TreeChanges(added=("cluster-c/service.shop.checkout.yaml",),
+                               changed=("cluster-b/service.shop.inventory.yaml",),
+                               removed=("old-cluster/service.default.gone.yaml",))
+    counts = write_tree(files, str(out))
+    assert (counts["written"], counts["removed"]) == (len(plan.added) + len(plan.changed), len(plan.removed))
+    assert plan_tree(files, str(out)) == TreeChanges()

@@ -98,3 +98,62 @@ def test_cli_does_not_import_pulumi():
             "print(sorted(m for m in sys.modules if m.startswith('pulumi')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.stdout.strip() == "[]"
+
+
+def test_version_names_the_release_and_the_cilium_versions_it_models():
+    import re
+
+    from meshspec import __version__
+
+    result = meshspec("--version")
+    assert result.returncode == 0 and result.stderr == ""
+    assert result.stdout == f"meshspec {__version__} (models Cilium 1.14 to 1.20; default 1.20)\n"
+    with open(os.path.join(ROOT, "pyproject.toml")) as fh:  # README "Releasing": the tag is v<this>
+        assert re.search(r'^version = "(.*)"$', fh.read(), re.M).group(1) == __version__
+
+
+def test_strict_fails_on_warnings_as_ci_would_run_it(spec_file):
+    path = spec_file(VALID_SPEC.replace("      namespace: default", "      namespace: default\n      global: false\n"
+                                        "      shared: false"))
+    lenient, strict = meshspec("validate", path), meshspec("validate", path, "--strict", "--format", "github")
+    assert lenient.returncode == 0 and "1 warning" in lenient.stderr
+    assert strict.returncode == 1
+    assert strict.stdout.startswith(f"::warning file={path},line=15,col=7,title=ignored-field::")
+    assert strict.stderr.splitlines()[-1] == "meshspec validate --strict: failing on 1 warning"
+    assert meshspec("validate", "examples/mesh.yaml", "--strict").returncode == 0
+
+
+def test_render_check_passes_on_an_up_to_date_render_and_lists_each_stale_file(tmp_path):
+    out = str(tmp_path / "rendered")
+    missing = meshspec("render", "examples/mesh.yaml", "-o", out, "--check")
+    assert missing.returncode == 1 and not os.path.exists(out)  # writes nothing
+    assert f"new      {out}/cluster-a/kustomization.yaml" in missing.stdout.splitlines()
+    assert meshspec("render", "examples/mesh.yaml", "-o", out).returncode == 0
+    fresh = meshspec("render", "examples/mesh.yaml", "-o", out, "--check")
+    assert fresh.returncode == 0 and fresh.stdout == f"{out}/ is up to date: 17 files are what `meshspec render` writes\n"
+    with open(os.path.join(out, "cluster-a", "service.shop.checkout.yaml"), "a") as fh:
+        fh.write("# edited\n")
+    os.remove(os.path.join(out, "cluster-b", "service.shop.inventory.yaml"))
+    stale = meshspec("render", "examples/mesh.yaml", "-o", out, "--check")
+    assert stale.returncode == 1
+    assert stale.stdout.splitlines() == [f"changed  {out}/cluster-a/service.shop.checkout.yaml",
+                                         f"new      {out}/cluster-b/service.shop.inventory.yaml"]
+    assert "1 changed, 1 new, 0 removed; run `meshspec render examples/mesh.yaml -o " in stale.stderr
+    assert open(os.path.join(out, "cluster-a", "service.shop.checkout.yaml")).read().endswith("# edited\n")
+
+
+def test_stacks_list_names_the_deploying_stacks_and_writes_nothing(tmp_path):
+    import shutil
+
+    project = tmp_path / "project"
+    shutil.copytree(os.path.join(ROOT, "tests/artifacts/fixtures/stacks/project"), project)
+    before = sorted(os.listdir(project / "stacks"))
+    text = meshspec("stacks", "specs/mesh.yaml", "--list", cwd=str(project))
+    assert text.returncode == 0 and text.stdout == "east: east\nnorth: north\nwest: west\n"  # not preview (renderDir)
+    as_json = meshspec("stacks", "specs/mesh.yaml", "--list", "--format", "json", cwd=str(project))
+    assert json.loads(as_json.stdout) == ["east", "north", "west"]
+    assert sorted(os.listdir(project / "stacks")) == before
+    for name in ("east", "north", "west"):
+        (project / "stacks" / f"Pulumi.{name}.yaml").unlink()
+    none = meshspec("stacks", "specs/mesh.yaml", "--list", "--format", "json", cwd=str(project))
+    assert none.stdout == "[]\n" and "no stack deploys specs/mesh.yaml" in none.stderr

@@ -17,7 +17,8 @@ class _Cerberus(cerberus.Validator):
 
 CODES = {cerberus.errors.UNKNOWN_FIELD.code: "unknown-key", cerberus.errors.REQUIRED_FIELD.code: "missing-key",
          cerberus.errors.BAD_TYPE.code: "wrong-type", cerberus.errors.UNALLOWED_VALUE.code: "bad-value",
-         cerberus.errors.EMPTY_NOT_ALLOWED.code: "empty", cerberus.errors.NOT_NULLABLE.code: "wrong-type"}
+         cerberus.errors.EMPTY_NOT_ALLOWED.code: "empty", cerberus.errors.NOT_NULLABLE.code: "wrong-type",
+         cerberus.errors.REGEX_MISMATCH.code: "bad-value"}
 
 
 def cerberus_verdict(doc) -> set:

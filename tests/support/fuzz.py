@@ -117,12 +117,14 @@ def _cluster() -> st.SearchStrategy:
 
 
 SPECS = st.builds(
-    lambda cilium, defaults, clusters, services, extra: {
+    lambda cilium, gitops, defaults, clusters, services, extra: {
         "apiVersion": "meshspec/v1alpha1", "kind": "Mesh", "metadata": {"name": "fuzz"},
         "spec": {"clusters": clusters, "services": services,
                  **({"cilium": cilium} if cilium is not None else {}),
+                 **({"gitops": gitops} if gitops is not None else {}),
                  **({"defaults": defaults} if defaults is not None else {})}, **extra},
     st.none() | from_rules(SCHEMA["spec"]["schema"]["cilium"]),
+    st.none() | st.none() | from_rules(SCHEMA["spec"]["schema"]["gitops"]),
     st.none() | from_rules(SCHEMA["spec"]["schema"]["defaults"]),
     _often(st.lists(_cluster(), min_size=1, max_size=3)),
     _often(st.lists(_service(), max_size=3)),

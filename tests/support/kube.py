@@ -104,8 +104,10 @@ class Harness:
             port = sock.getsockname()[1]
         self.kubeconfig(name, context or f"kind-{name[-1]}", f"http://127.0.0.1:{port}", None)
 
-    def kubeconfig(self, cluster: str, context: str, server: str, exec_token: str | None) -> None:
-        user: dict[str, Any] = {"token": f"token-{cluster}"}
+    def kubeconfig(self, cluster: str, context: str, server: str, exec_token: str | None,
+                   user: dict[str, Any] | None = None, insecure: bool = False) -> None:
+        """One kubeconfig file for `cluster`, added to KUBECONFIG. `user` replaces the generated user."""
+        user = user or {"token": f"token-{cluster}"}
         if exec_token is not None:
             credential = {"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",
                           "status": {"token": exec_token}}
@@ -113,7 +115,8 @@ class Harness:
                              "args": ["-c", f"print({json.dumps(json.dumps(credential))})"],
                              "interactiveMode": "Never"}}
         config = {"apiVersion": "v1", "kind": "Config",
-                  "clusters": [{"name": cluster, "cluster": {"server": server}}],
+                  "clusters": [{"name": cluster, "cluster": {"server": server,
+                                                             **({"insecure-skip-tls-verify": True} if insecure else {})}}],
                   "users": [{"name": f"user-{cluster}", "user": user}],
                   "contexts": [{"name": context, "context": {"cluster": cluster, "user": f"user-{cluster}"}}]}
         path = self.folder / f"kubeconfig-{cluster}-{len(self.files)}"
@@ -130,3 +133,44 @@ class Harness:
         self.run(stop())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
+
+
+class TlsStub:
+    """An HTTPS API server with a self-signed certificate (kmock serves plain HTTP), answering every LIST
+    with no items and every other GET with 404: enough for verify to observe an empty cluster through a
+    kubeconfig with insecure-skip-tls-verify. Needs the openssl command."""
+
+    def __init__(self, folder: pathlib.Path):
+        import http.server
+        import ssl
+        import subprocess
+
+        cert, key = folder / "tls.crt", folder / "tls.key"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                        "/CN=localhost", "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                listing = not self.path.split("?")[0].rstrip("/").endswith("cilium-config")
+                body = json.dumps({"kind": "List", "apiVersion": "v1", "metadata": {}, "items": []} if listing
+                                  else {"kind": "Status", "code": 404, "message": "not found"}).encode()
+                self.send_response(200 if listing else 404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(cert), str(key))
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"https://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

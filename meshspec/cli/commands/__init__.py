@@ -15,6 +15,8 @@ COMMANDS: dict[str, str] = {
     "simulate": "what Cilium's datapath does with an observed cluster state",
     "diff": "what a spec change does: objects per cluster, traffic before and after, risks",
     "verify": "check the live clusters against the spec, read-only: drift, parity, Cilium, routing",
+    "schema": "print the mesh spec's JSON Schema (draft 2020-12), for editors and other tools",
+    "completion": "print a shell completion script (bash, zsh or fish)",
 }
 
 

@@ -13,13 +13,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", metavar="SPEC", help="the mesh spec (YAML)")
     parser.add_argument("--down", metavar="CLUSTER[:NAMESPACE/NAME]", action="append", default=[],
                         help="assume CLUSTER has no ready pods (for every service, or one); repeatable")
-    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
+    parser.add_argument("--format", choices=("text", "json", "markdown"), default="text",
+                        help="text (default), json, or markdown (a pull-request comment)")
 
 
 def run(args: argparse.Namespace) -> int:
     from ...analysis.explain import explain
     from ...cilium.versions import parse_version
-    from ...formats.routing import explain_json, explain_text
+    from ...formats.routing import explain_json, explain_markdown, explain_text
 
     mesh, _ = checked_mesh(args.spec, "nothing explained")
     if mesh is None:
@@ -28,6 +29,8 @@ def run(args: argparse.Namespace) -> int:
     explanations = explain(mesh, parse_version(mesh.cilium.version), down)
     if args.format == "json":
         sys.stdout.write(explain_json(explanations))
+    elif args.format == "markdown":
+        sys.stdout.write(explain_markdown(explanations, args.spec, mesh.cilium.version))
     else:
         sys.stdout.write(explain_text(explanations, [c.name for c in mesh.clusters]))
     return EXIT_OK

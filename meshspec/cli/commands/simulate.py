@@ -15,6 +15,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cilium-version", metavar="V", default=None,
                         help="the Cilium version to model (default 1.20; 1.14 to 1.20)")
     parser.add_argument("--observer", metavar="CLUSTER", help="show only what clients in CLUSTER get")
+    parser.add_argument("--namespace", metavar="NS", action="append", default=[],
+                        help="show only the Services in namespace NS; repeatable")
+    parser.add_argument("--global-only", action="store_true",
+                        help="show only global Services (service.cilium.io/global in at least one cluster)")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
 
 
@@ -37,7 +41,11 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     if args.observer and args.observer not in state.clusters:
         raise UsageError(f"--observer {args.observer}: no such cluster folder; found {', '.join(state.clusters)}")
-    routes = simulate(state, [args.observer] if args.observer else list(state.clusters), version)
+    routes = simulate(state, [args.observer] if args.observer else list(state.clusters), version,
+                      namespaces=set(args.namespace), global_only=args.global_only)
+    if not routes:
+        print(f"{args.state}: no Service matches {_filters(args)}; found {len(state.services)} Services",
+              file=sys.stderr)
     render = simulate_json if args.format == "json" else simulate_text
     sys.stdout.write(render(str(version), routes))
     return EXIT_OK
@@ -50,3 +58,8 @@ def _version(text: str):
         return parse_version(text)
     except VersionError as exc:
         raise UsageError(f"--cilium-version: {exc}") from None
+
+
+def _filters(args: argparse.Namespace) -> str:
+    parts = [f"--namespace {ns}" for ns in args.namespace] + (["--global-only"] if args.global_only else [])
+    return " ".join(parts) or "(no filter)"

@@ -13,6 +13,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("specs", metavar="SPEC", nargs="+", help="mesh spec files (YAML); each is checked")
     parser.add_argument("--format", choices=("text", "json", "github", "sarif"), default="text",
                         help="text (default), json, github (workflow annotations) or sarif (2.1.0)")
+    parser.add_argument("--strict", action="store_true", help="exit 1 on warnings too, not only on errors (for CI)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -30,4 +31,13 @@ def run(args: argparse.Namespace) -> int:
         for spec, mesh, found in results:
             extra = f" ({len(mesh.clusters)} clusters, {len(mesh.services)} services)" if mesh else ""
             print(summary(spec, found) + extra, file=sys.stderr)
-    return EXIT_INVALID if has_errors(diagnostics) else EXIT_OK
+    if has_errors(diagnostics):
+        return EXIT_INVALID
+    if args.strict and diagnostics:  # every diagnostic that is not an error is a warning
+        print(f"meshspec validate --strict: failing on {_count(len(diagnostics), 'warning')}", file=sys.stderr)
+        return EXIT_INVALID
+    return EXIT_OK
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"

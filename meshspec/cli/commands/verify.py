@@ -29,7 +29,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...adapters.live import observe_all, write_dump
+    from ...adapters.live import missing_kubeconfig, observe_all, write_dump
     from ...analysis.verify import keeper, verify
     from ...formats.diagnostics import to_text
     from ...formats.verify import report_json, report_text
@@ -48,6 +48,9 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(to_text(d for d in stack_diagnostics if d not in diagnostics))
     targets = [Target(c.name, contexts.get(c.name, c.context)) for c in mesh.clusters
                if selected is None or c.name in selected]
+    no_kubeconfig = missing_kubeconfig([t.context for t in targets])
+    if no_kubeconfig:
+        raise UsageError(no_kubeconfig)
     progress = ProgressLines([t.cluster for t in targets], sys.stderr)
     try:
         namespaces = sorted({s.namespace for s in mesh.services} | {mesh.cilium.namespace})

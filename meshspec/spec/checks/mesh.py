@@ -1,4 +1,4 @@
-"""The top of a spec: apiVersion, kind, metadata and the Cilium version it models."""
+"""The top of a spec: apiVersion, kind, metadata, the Cilium version it models, and spec.gitops."""
 
 from __future__ import annotations
 
@@ -33,6 +33,10 @@ def check_rules(c: Checker, data: dict) -> None:
     clusters = dicts(spec.get("clusters"))
     cluster_names = check_clusters(c, clusters, max_connected_clusters(spec))
     check_cilium(c, spec, clusters)
+    gitops = spec.get("gitops")
+    if isinstance(gitops, dict) and "argocd" not in gitops and "flux" not in gitops:
+        c.report("ignored-field", ("spec", "gitops"), "spec.gitops names neither argocd nor flux, so render writes "
+                 "no GitOps objects; add one of them, or remove spec.gitops.", at_key=True)
     for i, service in dicts(spec.get("services")):
         check_service(c, ("spec", "services", i), service, cluster_names, as_dict(spec.get("defaults")))
     check_duplicate_services(c, dicts(spec.get("services")))

@@ -1,4 +1,5 @@
-"""Routing checks: warnings about what traffic will do, from the same engine as `explain`.
+"""Routing checks: what traffic will do, from the same engine as `explain`. All are warnings but one:
+clients left with no backend at all (no-backends) is an error unless the spec says it is meant.
 
 Each check names candidate locations in the spec, most specific first; the warning goes to the first
 one the user actually wrote.
@@ -17,7 +18,7 @@ Located = Callable[[str, tuple, str], None]  # (code, candidate paths most speci
 
 
 def check_routing(c: Checker, mesh: Mesh) -> None:
-    """Warnings on what traffic will do, each at the most specific place the user wrote."""
+    """Diagnostics on what traffic will do, each at the most specific place the user wrote."""
     version = parse_version(mesh.cilium.version)
 
     def report(code: str, paths: tuple, message: str) -> None:
@@ -26,6 +27,7 @@ def check_routing(c: Checker, mesh: Mesh) -> None:
 
     for index, service in enumerate(mesh.services):
         at = ("spec", "services", index)
+        _no_backends(mesh, service, version, at, report)
         _sharing(service, at, report)
         _remote_affinity(service, at, report)
         _single_failures(mesh, service, version, at, report)
@@ -36,6 +38,32 @@ def check_routing(c: Checker, mesh: Mesh) -> None:
 def _exporters(service: Service) -> set[str]:
     """Clusters that publish endpoints: global, shared and running pods (cilium-semantics.md section 2)."""
     return {c for c, p in service.placements.items() if p.is_global and p.shared and c in service.backends}
+
+
+def _no_backends(mesh: Mesh, service: Service, version: CiliumVersion, at: tuple, report: Located) -> None:
+    """An error where clients would have no backend at all, unless services[].allowNoBackends says it is
+    meant (then a warning if they do have some). A cluster running the pods always selects its own ready
+    backends, whatever the affinity (cilium-semantics.md section 3), so only the others are asked of the engine."""
+    if service.headless:  # no load-balancing at all: headless-global says so
+        return
+    candidates = [c for c in service.placements if c not in service.backends]
+    candidates += [c for c in service.allow_no_backends if c in service.backends]  # to warn it has no effect
+    candidates = [c for c in dict.fromkeys(candidates) if c in service.placements]
+    if not candidates:
+        return
+    served = SpecRouting(mesh, service, version).serving(candidates)
+    for client in candidates:
+        allowed = client in service.allow_no_backends
+        if served[client] == [] and not allowed:
+            report("no-backends", (at + ("backends",), at + ("clusters",), at + ("name",)),
+                   f"clients of {service.key} in {client} have no backend: no pods run there and no other "
+                   "cluster shares endpoints with it. Run pods there or share them from another cluster; if "
+                   f"that is meant, add {client} to allowNoBackends.")
+        elif served[client] and allowed:
+            index = service.allow_no_backends.index(client)
+            report("ignored-field", (at + ("allowNoBackends", index), at + ("allowNoBackends",)),
+                   f"allowNoBackends lists {client}, but its clients of {service.key} have backends "
+                   f"({', '.join(served[client])}); remove it.")
 
 
 def _sharing(service: Service, at: tuple, report: Located) -> None:

@@ -51,15 +51,26 @@ def check_service_clusters(c: Checker, at: Path, svc: dict, clusters: list[str])
 
 def check_backends(c: Checker, at: Path, svc: dict, clusters: list[str], where: list[str]) -> None:
     """backends: clusters running the pods; Cilium exports endpoints only through the Service, so each
-    must be a cluster where the Service exists."""
-    for j, name in enumerate(as_list(svc.get("backends"))):
+    must be a cluster where the Service exists. allowNoBackends names clusters where it exists too."""
+    for j, name in _cluster_list(c, at + ("backends",), svc.get("backends"), clusters):
+        if name not in where:
+            c.report("backend-without-service", at + ("backends", j), f"{name!r} runs pods but the Service does "
+                     "not exist there (see 'clusters'), so Cilium cannot export them; add it to 'clusters'.")
+    for j, name in _cluster_list(c, at + ("allowNoBackends",), svc.get("allowNoBackends"), clusters):
+        if name not in where:
+            c.report("ignored-field", at + ("allowNoBackends", j), f"allowNoBackends lists {name!r}, where the "
+                     "Service does not exist (see 'clusters'); remove it.")
+
+
+def _cluster_list(c: Checker, at: Path, listed, clusters: list[str]):
+    """The (index, name) of a list of cluster names that are known clusters; reports the unknown ones."""
+    for j, name in enumerate(as_list(listed)):
         if not isinstance(name, str):
             continue
         if name not in clusters:
-            c.report("unknown-cluster", at + ("backends", j), _unknown_cluster(name, clusters))
-        elif name not in where:
-            c.report("backend-without-service", at + ("backends", j), f"{name!r} runs pods but the Service does "
-                     "not exist there (see 'clusters'), so Cilium cannot export them; add it to 'clusters'.")
+            c.report("unknown-cluster", at + (j,), _unknown_cluster(name, clusters))
+        else:
+            yield j, name
 
 
 def check_overrides(c: Checker, at: Path, svc: dict, clusters: list[str], where: list[str]) -> None:

@@ -105,3 +105,52 @@ def test_single_failure_shortcut_agrees_with_the_engine():
         mesh = Mesh("m", tuple(Cluster(c, i + 1, c) for i, c in enumerate(clusters)), (service,))
         routing = SpecRouting(mesh, service, parse_version("1.20"))
         assert not {c: s for c, s in routing.sole_servers().items() if s != c}
+
+
+# --- clients with no backend at all: an error unless allowNoBackends says it is meant ---------------
+
+def errors(diagnostics):
+    return [(d.code, d.line, d.column, d.message) for d in diagnostics if d.is_error]
+
+
+def test_a_cluster_without_pods_where_no_other_cluster_shares_is_an_error(check):
+    mesh, diagnostics = check(with_service_fields("      backends: [cluster-a]\n      overrides:\n"
+                                                  "        cluster-a: {shared: false}\n"))
+    assert mesh is None
+    assert errors(diagnostics) == [(
+        "no-backends", 14, 7, "clients of default/web in cluster-b have no backend: no pods run there and no "
+        "other cluster shares endpoints with it. Run pods there or share them from another cluster; if that is "
+        "meant, add cluster-b to allowNoBackends.")]
+
+
+def test_a_local_only_service_without_pods_in_a_cluster_is_an_error(check):
+    mesh, diagnostics = check(with_service_fields("      global: false\n      backends: [cluster-b]\n"))
+    assert [(code, line) for code, line, _, _ in errors(diagnostics)] == [("no-backends", 15)]
+    assert "in cluster-a have no backend" in errors(diagnostics)[0][3]
+
+
+def test_allow_no_backends_says_it_is_meant(check):
+    mesh, diagnostics = check(with_service_fields("      global: false\n      backends: [cluster-b]\n"
+                                                  "      allowNoBackends: [cluster-a]\n"))
+    assert mesh is not None and diagnostics == []
+    assert mesh.services[0].allow_no_backends == ("cluster-a",)
+
+
+def test_allow_no_backends_where_clients_have_backends_is_a_warning(check):
+    mesh, diagnostics = check(with_service_fields("      backends: [cluster-b]\n      allowNoBackends: [cluster-a]\n"))
+    assert mesh is not None
+    [warning] = [d for d in diagnostics if d.code == "ignored-field"]
+    assert (warning.line, warning.column) == (15, 25)
+    assert warning.message == ("allowNoBackends lists cluster-a, but its clients of default/web have backends "
+                               "(cluster-b); remove it.")
+
+
+def test_allow_no_backends_names_known_clusters_where_the_service_exists(check):
+    _, diagnostics = check(with_service_fields("      clusters: [cluster-b]\n      allowNoBackends: [cluster-x, cluster-a]\n"))
+    assert [(d.code, d.line, d.column) for d in diagnostics] == [("unknown-cluster", 15, 25), ("ignored-field", 15, 36)]
+
+
+def test_headless_services_are_left_to_headless_global(check):
+    _, diagnostics = check(with_service_fields("      backends: [cluster-a]\n      shared: false\n")
+                           .replace("        selector: {app: web}\n", "        clusterIP: None\n        selector: {app: web}\n"))
+    assert not errors(diagnostics)

@@ -1,0 +1,74 @@
+"""explain's outputs read as their consumers read them: the markdown by a CommonMark parser (markdown-it-py,
+with GitHub's tables), the JSON by json, both agreeing with the text."""
+
+import json
+
+from markdown_it import MarkdownIt
+
+from meshspec.cli import main
+
+
+def explain(capsys, *args):
+    assert main(["explain", "examples/mesh.yaml", *args]) == 0
+    return capsys.readouterr().out
+
+
+def tables(markdown):
+    """{heading text: rows of cell texts (header row first)} of every table under a heading."""
+    tokens = MarkdownIt("commonmark").enable("table").parse(markdown)
+    found, heading, rows, row = {}, None, None, None
+    for i, token in enumerate(tokens):
+        if token.type == "heading_open":
+            heading = tokens[i + 1].content
+        elif token.type == "table_open":
+            rows = found.setdefault(heading, [])
+        elif token.type == "tr_open":
+            row = []
+        elif token.type in ("th_open", "td_open"):
+            row.append(tokens[i + 1].content if tokens[i + 1].type == "inline" else "")
+        elif token.type == "tr_close":
+            rows.append(row)
+    return found
+
+
+def test_markdown_has_a_table_per_service_a_reviewer_can_read(capsys):
+    text = explain(capsys, "--format", "markdown")
+    assert text.startswith("**meshspec explain** `examples/mesh.yaml`: 4 services, Cilium 1.20.1\n")
+    found = tables(text)
+    assert list(found) == ["`default/myapp-service`", "`monitoring/metrics`", "`shop/checkout`", "`shop/inventory`"]
+    assert found["`shop/checkout`"] == [
+        ["client cluster", "served by", "when one cluster has no ready pods"],
+        ["cluster-a", "cluster-a", "cluster-a down: cluster-b, cluster-c"],
+        ["cluster-b", "cluster-b", "cluster-b down: cluster-a, cluster-c"],
+        ["cluster-c", "cluster-c", "cluster-c down: cluster-a, cluster-b"]]
+    assert found["`shop/inventory`"][1] == ["cluster-a", "—", ""]  # the Service does not exist there
+    assert found["`monitoring/metrics`"][1] == ["cluster-a", "cluster-a", "cluster-a down: **none**"]
+
+
+def test_markdown_renders_to_html_tables_with_no_stray_pipes(capsys):
+    html = MarkdownIt("commonmark").enable("table").render(explain(capsys, "--format", "markdown"))
+    assert html.count("<table>") == 4 and "|" not in html
+
+
+def test_json_carries_the_failover_scenarios_the_text_shows(capsys):
+    data = json.loads(explain(capsys, "--format", "json"))
+    text = explain(capsys)
+    by_key = {f"{s['namespace']}/{s['name']}": s for s in data["services"]}
+    checkout = by_key["shop/checkout"]
+    assert checkout["failures"] == {"cluster-a": {"cluster-a": ["cluster-b", "cluster-c"]},
+                                    "cluster-b": {"cluster-b": ["cluster-a", "cluster-c"]},
+                                    "cluster-c": {"cluster-c": ["cluster-a", "cluster-b"]}}
+    assert by_key["monitoring/metrics"]["failures"]["cluster-b"] == {"cluster-b": []}
+    assert by_key["default/myapp-service"]["failures"] == {"cluster-a": {}, "cluster-b": {}, "cluster-c": {}}
+    assert "observers" in checkout  # the keys before failures are kept
+    for service in data["services"]:  # every `if` line of the text is in the JSON, and nothing else
+        for failed, changes in service["failures"].items():
+            shown = "; ".join(f"{c} -> {', '.join(s) or 'NO BACKENDS'}" for c, s in changes.items()) or \
+                "no client loses service; each keeps its other serving clusters"
+            assert f"  if {failed} has no ready pods: {shown}\n" in text
+
+
+def test_down_is_reflected_in_every_format(capsys):
+    data = json.loads(explain(capsys, "--format", "json", "--down", "cluster-b:shop/inventory"))
+    inventory = next(s for s in data["services"] if s["name"] == "inventory")
+    assert inventory["observers"]["cluster-c"]["backends"] == ["cluster-c"] and "cluster-b" not in inventory["failures"]
