@@ -71,3 +71,20 @@ def test_second_run_is_instant_and_changes_nothing():
     assert len(lines) == 3 and all(line.endswith("(cached)") for line in lines), r.stdout
     assert seconds < 10
     assert json.loads((cache / "manifest.json").read_text())["binaries"] == before["binaries"]
+
+
+def test_harness_calls_binaries_of_other_versions_stale(tmp_path, monkeypatch):
+    try:
+        from tests.support import controlplane
+    except ImportError:
+        from support import controlplane
+    wanted = controlplane._wanted_versions()
+    binaries = {name: {"path": "/bin/true", "version": version} for name, version in wanted.items()}
+    binaries["kube-apiserver"]["version"] = "v1.0.0"
+    (tmp_path / "manifest.json").write_text(json.dumps({"binaries": binaries}))
+    monkeypatch.setenv("MESHSPEC_E2E_CACHE", str(tmp_path))
+    with pytest.raises(controlplane.BinariesMissing, match=r"stale \(kube-apiserver v1\.0\.0 built, v1\.\d+\.\d+ wanted\)"):
+        controlplane.Binaries.find()
+    binaries["kube-apiserver"]["version"] = wanted["kube-apiserver"]
+    (tmp_path / "manifest.json").write_text(json.dumps({"binaries": binaries}))
+    assert controlplane.Binaries.find().versions == wanted

@@ -74,6 +74,21 @@ def cache_root() -> Path:
     return Path.home() / ".cache" / "meshspec-e2e"
 
 
+BUILD_SCRIPT = Path(__file__).resolve().parents[2] / "tools" / "e2e" / "build_controlplane.py"
+
+
+def _wanted_versions() -> dict[str, str]:
+    """The versions tools/e2e pins now (its go.mod files, its kubectl pin)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("meshspec_e2e_build_controlplane", BUILD_SCRIPT)
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    wanted = {name: build.required_version(d, module) for name, (d, module) in build.GO_BINARIES.items()}
+    wanted["kubectl"] = f"v{build.KUBECTL_VERSION}"
+    return wanted
+
+
 @dataclass(frozen=True)
 class Binaries:
     etcd: Path
@@ -97,6 +112,10 @@ class Binaries:
                 raise BinariesMissing(f"control-plane binaries not built ({name} missing); {BUILD_HINT}")
             paths[name.replace("-", "_")] = path
             versions[name] = entries[name].get("version", "")
+        stale = [f"{name} {versions[name]} built, {want} wanted" for name, want in _wanted_versions().items()
+                 if versions.get(name) != want]
+        if stale:
+            raise BinariesMissing(f"control-plane binaries are stale ({'; '.join(stale)}); {BUILD_HINT}")
         if not shutil.which("openssl"):
             raise BinariesMissing("the `openssl` command is missing (certificates are made with it)")
         return cls(**paths, versions=versions)
