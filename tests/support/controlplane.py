@@ -20,6 +20,7 @@ The binaries come from tools/e2e/build_controlplane.py, which records them in
     mesh = start_mesh(workdir)          # three clusters: cluster-a/b/c
     mesh.kubectl("cluster-a", "get", "ns")
     mesh.stop("cluster-b")              # its kube-apiserver is gone
+    mesh.start("cluster-b")             # and back, same port and data
     mesh.close()                        # every process ended, every port free
 
 Processes run in their own process groups; close() (and an atexit net for
@@ -150,7 +151,9 @@ class _Proc:
         return self.popen.poll() is None
 
     def stop(self, grace: float = 5.0) -> None:
-        """SIGTERM the group, then SIGKILL; wait until the process is reaped."""
+        """SIGTERM the group, SIGKILL it after `grace` seconds, and wait until
+        the process is reaped.  Signals go only to a group whose leader has
+        not been reaped yet, so never to a reused pid; a second stop is a no-op."""
         p = self.popen
         try:
             if p.poll() is None:
@@ -158,10 +161,8 @@ class _Proc:
                 try:
                     p.wait(grace)
                 except subprocess.TimeoutExpired:
-                    pass
-            # Anything else left in the group goes too (kill is a no-op once gone).
-            _killpg(p.pid, signal.SIGKILL)
-            p.wait(10)
+                    _killpg(p.pid, signal.SIGKILL)
+                    p.wait(10)
         finally:
             self._fh.close()
             with _live_lock:
