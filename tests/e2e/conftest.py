@@ -1,0 +1,79 @@
+"""End-to-end tests against three real kube-apiservers (no Docker).
+
+Tests marked e2e need etcd, kube-apiserver and kubectl built by
+`python3 tools/e2e/build_controlplane.py` (Go required); without them they
+are skipped and the run says, in one line, how to enable them.
+MESHSPEC_E2E_BUILD=1 runs that build first.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+E2E_DIR = Path(__file__).resolve().parent
+TESTS = E2E_DIR.parent
+REPO = TESTS.parent
+
+try:
+    from tests.support import controlplane
+except ImportError:  # tests/ itself on sys.path (no tests/__init__.py, plain `pytest`)
+    sys.path.insert(0, str(TESTS))
+    from support import controlplane
+
+_skip_reason: str | None = None
+_skipped = 0
+_start_seconds: float | None = None
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "e2e: end-to-end test against real control planes (tools/e2e/build_controlplane.py)")
+
+
+def _is_e2e(item) -> bool:
+    return E2E_DIR in Path(str(item.fspath)).resolve().parents
+
+
+def pytest_collection_modifyitems(config, items):
+    global _skip_reason, _skipped
+    # Tests marked e2e need the binaries; the rest here (the build script's) do not.
+    e2e = [i for i in items if _is_e2e(i) and i.get_closest_marker("e2e")]
+    if not e2e:
+        return
+    if os.environ.get("MESHSPEC_E2E_BUILD") == "1":
+        r = subprocess.run([sys.executable, str(REPO / "tools" / "e2e" / "build_controlplane.py")])
+        if r.returncode != 0:
+            raise pytest.UsageError(f"MESHSPEC_E2E_BUILD=1: tools/e2e/build_controlplane.py exited {r.returncode}")
+    try:
+        controlplane.Binaries.find()
+    except controlplane.BinariesMissing as e:
+        _skip_reason = f"e2e: {e}"
+        _skipped = len(e2e)
+        mark = pytest.mark.skip(reason=_skip_reason)
+        for item in e2e:
+            item.add_marker(mark)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    # One line, even under -q (which hides skip reasons unless -rs).
+    if _skip_reason and "s" not in (config.option.reportchars or "") and "a" not in (config.option.reportchars or ""):
+        terminalreporter.write_line(f"{_skip_reason} ({_skipped} e2e tests skipped)")
+    if _start_seconds is not None:
+        terminalreporter.write_line(f"e2e: 3 control planes started in {_start_seconds:.1f}s")
+
+
+@pytest.fixture(scope="session")
+def mesh(tmp_path_factory):
+    """Three control planes (cluster-a, -b, -c), started once per session."""
+    global _start_seconds
+    m = controlplane.start_mesh(tmp_path_factory.mktemp("controlplanes"))
+    _start_seconds = m.start_seconds
+    try:
+        yield m
+    finally:
+        m.close()
