@@ -238,8 +238,8 @@ def main(argv: list[str] | None = None) -> int:
 
     go = shutil.which("go")
     if not go:
-        print("build_pulumi: `go` is not on PATH. Install Go >= 1.26.6 (the pulumi pkg/v3 module needs it), "
-              "e.g. from the distribution's golang package or /usr/local/go/bin, then run this again.",
+        print("build_pulumi: `go` is not on PATH. Put Go >= 1.26.6 on PATH (the pulumi pkg/v3 module needs it; "
+              "this machine image has it in /usr/local/go/bin), then run this again.",
               file=sys.stderr)
         return 2
     root = Path(os.environ.get("MESHSPEC_E2E_CACHE") or Path.home() / ".cache" / "meshspec-e2e").expanduser()

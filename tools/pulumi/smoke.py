@@ -34,6 +34,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
+sys.dont_write_bytecode = True  # nothing written into the repository, not even __pycache__
 sys.path.insert(0, str(HERE))
 import build_pulumi  # noqa: E402  (its cache layout and versions)
 
@@ -83,6 +84,29 @@ def sh(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, str]:
     if proc.returncode != 0:
         raise SystemExit(f"smoke: `{' '.join(cmd)}` exited {proc.returncode} after {secs:.1f} s:\n{proc.stdout}")
     return secs, proc.stdout
+
+
+PLUGIN_INFO = textwrap.dedent("""\
+    import subprocess, sys, grpc
+    from google.protobuf import empty_pb2
+    from pulumi.runtime.proto import provider_pb2_grpc
+    proc = subprocess.Popen([sys.argv[1]], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        port = proc.stdout.readline().strip()  # a provider prints its gRPC port first
+        stub = provider_pb2_grpc.ResourceProviderStub(grpc.insecure_channel(f"127.0.0.1:{port}"))
+        print(stub.GetPluginInfo(empty_pb2.Empty(), timeout=60).version)
+    finally:
+        proc.kill()
+    """)
+
+
+def provider_version(binary: Path, venv: Path, env: dict[str, str]) -> str:
+    """The version the provider reports to the engine (GetPluginInfo), asked with the SDK's own gRPC stubs."""
+    proc = subprocess.run([str(venv / "bin" / "python"), "-c", PLUGIN_INFO, str(binary)], env=env, text=True,
+                          capture_output=True, timeout=120)
+    if proc.returncode != 0:
+        raise SystemExit(f"smoke: GetPluginInfo on {binary} failed:\n{proc.stderr}")
+    return proc.stdout.strip()
 
 
 def check_rendered(render_dir: Path) -> Path:
@@ -218,6 +242,12 @@ def main(argv: list[str] | None = None) -> int:
         env = offline_env(tmp, bin_dir, venv)
         _, version = sh(["pulumi", "version"], tmp, env)
         print(f"pulumi version: {version.strip()} ({shutil.which('pulumi', path=env['PATH'])})")
+        got = provider_version(bin_dir / "pulumi-resource-kubernetes", venv, env)
+        want = build_pulumi.KUBERNETES_VERSION
+        print(f"pulumi-resource-kubernetes reports version {got}")
+        if got.lstrip("v") != want:
+            print(f"smoke: the provider reports {got}, the pinned pulumi-kubernetes SDK asks for {want}", file=sys.stderr)
+            return 1
         for mode in modes:
             t0 = time.monotonic()
             res = {"cli": run_cli, "inline": run_inline, "meshspec-dev": run_meshspec}[mode](tmp, env, venv)
