@@ -8,7 +8,28 @@ from typing import Any, Iterable, Mapping, Sequence
 from ..analysis.explain import Explanation
 from ..cilium.routing import ObserverView
 
+try:  # the optional `fast` extra; see _compact
+    import orjson
+except ImportError:  # pragma: no cover - depends on the environment
+    orjson = None
+
 NONE = "NO BACKENDS"
+
+
+def _compact(payload: Any) -> str:
+    """json.dumps(payload, separators=(",", ":")), byte for byte. With orjson installed (`pip install
+    meshspec[fast]`) it encodes first, 3-4x faster on simulate's 100s of MB: for this data (dicts with str
+    keys, lists, str, int, bool, None; never floats) its output is the same bytes as long as it is all
+    ASCII without DEL, which json escapes (ensure_ascii) and orjson writes raw. Any other output, or
+    anything orjson refuses (lone surrogates, huge ints), goes through the standard library."""
+    if orjson is not None:
+        try:
+            out = orjson.dumps(payload)
+        except TypeError:  # orjson.JSONEncodeError
+            out = b"\x7f"
+        if out.isascii() and b"\x7f" not in out:
+            return out.decode("ascii")
+    return json.dumps(payload, separators=(",", ":"))
 
 
 # --- explain ---------------------------------------------------------------------------------------
@@ -19,7 +40,7 @@ def explain_json(explanations: Iterable[Explanation]) -> str:
         observers = {cluster: {"exists": False} if serving is None else {"exists": True, "backends": serving}
                      for cluster, serving in e.normal.items()}
         services.append({"namespace": e.service.namespace, "name": e.service.name, "observers": observers})
-    return json.dumps({"services": services}, separators=(",", ":")) + "\n"
+    return _compact({"services": services}) + "\n"
 
 
 def explain_text(explanations: Iterable[Explanation], clusters: Sequence[str]) -> str:
@@ -84,7 +105,7 @@ def simulate_json(version: str, routes: Iterable[tuple[str, str, Mapping[str, Ob
     services = [{"namespace": ns, "name": name, "observers": {c: observer_json(v) for c, v in views.items()}}
                 for ns, name, views in routes]
     # Compact: json's C encoder is 6x faster than its indenting one, and simulate prints 100s of MB at scale.
-    return json.dumps({"cilium_version": version, "services": services}, separators=(",", ":")) + "\n"
+    return _compact({"cilium_version": version, "services": services}) + "\n"
 
 
 def simulate_text(version: str, routes: Iterable[tuple[str, str, Mapping[str, ObserverView]]]) -> str:
