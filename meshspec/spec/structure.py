@@ -7,9 +7,8 @@ uniqueness, CIDR overlap, Kubernetes schemas) are in checks/.
 from __future__ import annotations
 
 import difflib
+import functools
 from typing import Any, Iterator
-
-import cerberus
 
 from ..diagnostics import Path, Report
 from .model import AFFINITIES, APISERVER_SERVICE_TYPES
@@ -97,15 +96,20 @@ SCHEMA: dict[str, Any] = {
 }
 
 
-class _Validator(cerberus.Validator):
-    # cerberus' "integer" accepts True/False (bool is an int in Python); YAML booleans are not IDs.
-    types_mapping = {
-        **cerberus.Validator.types_mapping,
-        "strict_integer": cerberus.TypeDefinition("strict_integer", (int,), (bool,)),
-    }
+@functools.cache
+def _validator() -> Any:
+    """The cerberus validator, built on first use: importing cerberus (it reads its own version with
+    importlib.metadata) and checking SCHEMA took most of `meshspec validate`'s start-up."""
+    import cerberus
 
+    class _Validator(cerberus.Validator):
+        # cerberus' "integer" accepts True/False (bool is an int in Python); YAML booleans are not IDs.
+        types_mapping = {
+            **cerberus.Validator.types_mapping,
+            "strict_integer": cerberus.TypeDefinition("strict_integer", (int,), (bool,)),
+        }
 
-_validator = _Validator(SCHEMA)
+    return _Validator(SCHEMA)
 
 _TYPE_WORDS = {
     "boolean": "a boolean (true or false, unquoted)",
@@ -118,13 +122,52 @@ _TYPE_WORDS = {
 
 def check_structure(data: dict, report: Report) -> None:
     """Report every structural problem in `data`."""
-    if _validator.validate(data):
+    if isinstance(data, dict) and _conforms_mapping(data, SCHEMA):
+        return  # nothing cerberus would report, and cerberus is not even imported
+    validator = _validator()
+    if validator.validate(data):
         return
-    for error in _leaf_errors(_validator._errors):
+    for error in _leaf_errors(validator._errors):
         _report(error, report)
 
 
-def _leaf_errors(errors: Any) -> Iterator[cerberus.errors.ValidationError]:
+# --- valid documents without cerberus -------------------------------------------------------------------
+# Most specs are valid. These functions answer "would cerberus find nothing?" for the rules SCHEMA uses
+# (RULES; the tests check that SCHEMA uses no other, and compare the answer with cerberus' on mutated
+# specs). Any doubt answers False, and cerberus then finds and words the errors.
+RULES = {"type", "required", "empty", "allowed", "schema", "keysrules", "valuesrules"}
+_TYPES = {
+    "string": lambda v: type(v) is str,
+    "boolean": lambda v: type(v) is bool,
+    "strict_integer": lambda v: type(v) is int,  # bool is its own type
+    "dict": lambda v: type(v) is dict,
+    "list": lambda v: type(v) is list,
+}
+
+
+def _conforms(value: Any, rules: dict) -> bool:
+    if not _TYPES[rules["type"]](value):  # None too: cerberus' nullable is False by default
+        return False
+    if "allowed" in rules and value not in rules["allowed"]:
+        return False
+    if rules.get("empty") is False and not value:
+        return False
+    if "schema" in rules:
+        schema = rules["schema"]
+        if not (_conforms_mapping(value, schema) if type(value) is dict else all(_conforms(v, schema) for v in value)):
+            return False
+    if "keysrules" in rules and not all(_conforms(k, rules["keysrules"]) for k in value):
+        return False
+    return "valuesrules" not in rules or all(_conforms(v, rules["valuesrules"]) for v in value.values())
+
+
+def _conforms_mapping(value: dict, schema: dict) -> bool:
+    if any(rules.get("required") and key not in value for key, rules in schema.items()):
+        return False
+    return all(key in schema and _conforms(item, schema[key]) for key, item in value.items())
+
+
+def _leaf_errors(errors: Any) -> Iterator[Any]:
     for error in errors:
         if error.is_group_error:
             yield from _leaf_errors(error.child_errors)
@@ -132,7 +175,9 @@ def _leaf_errors(errors: Any) -> Iterator[cerberus.errors.ValidationError]:
             yield error
 
 
-def _report(error: cerberus.errors.ValidationError, report: Report) -> None:
+def _report(error: Any, report: Report) -> None:  # a cerberus.errors.ValidationError
+    import cerberus.errors
+
     path: Path = tuple(error.document_path)
     field = path[-1] if path else ""
     code = error.code
