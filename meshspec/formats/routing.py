@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
-from ..analysis.explain import Explanation
 from ..cilium.routing import ObserverView
 
-try:  # the optional `fast` extra; see _compact
-    import orjson
-except ImportError:  # pragma: no cover - depends on the environment
-    orjson = None
+if TYPE_CHECKING:  # simulate does not need the explain engine loaded
+    from ..analysis.explain import Explanation
 
 NONE = "NO BACKENDS"
 
@@ -22,6 +20,7 @@ def _compact(payload: Any) -> str:
     keys, lists, str, int, bool, None; never floats) its output is the same bytes as long as it is all
     ASCII without DEL, which json escapes (ensure_ascii) and orjson writes raw. Any other output, or
     anything orjson refuses (lone surrogates, huge ints), goes through the standard library."""
+    orjson = _orjson()
     if orjson is not None:
         try:
             out = orjson.dumps(payload)
@@ -30,6 +29,17 @@ def _compact(payload: Any) -> str:
         if out.isascii() and b"\x7f" not in out:
             return out.decode("ascii")
     return json.dumps(payload, separators=(",", ":"))
+
+
+@functools.cache
+def _orjson() -> Any:
+    """The orjson module, or None; imported on first use (it pulls in uuid and platform, which text
+    output does not need)."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - depends on the environment
+        return None
+    return orjson
 
 
 # --- explain ---------------------------------------------------------------------------------------

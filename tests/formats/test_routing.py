@@ -25,9 +25,7 @@ def _payload(rng, depth=0):
 @pytest.mark.parametrize("encoder", ["orjson", "json"])
 @pytest.mark.parametrize("seed", range(150))
 def test_compact_output_is_json_dumps_bytes(seed, encoder, monkeypatch):
-    if encoder == "orjson":
-        monkeypatch.setattr(routing, "orjson", pytest.importorskip("orjson"))
-    else:
-        monkeypatch.setattr(routing, "orjson", None)
+    orjson = pytest.importorskip("orjson") if encoder == "orjson" else None
+    monkeypatch.setattr(routing, "_orjson", lambda: orjson)
     payload = _payload(random.Random(seed))
     assert routing._compact(payload) == json.dumps(payload, separators=(",", ":"))
