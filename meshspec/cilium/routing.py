@@ -136,8 +136,13 @@ class Route:
         if self.use_remote and self.exports is not None:
             cut = self.exports.without(self.skip, local_ips)
             if cut is not None:  # the shared sorted list, minus skipped clusters; local ones merged in
-                for b in _unique_sorted(local):
-                    bisect.insort(cut, b, key=_order)
+                mine = _unique_sorted(local)
+                at = bisect.bisect(cut, _order(mine[0]), key=_order) if mine else 0
+                if at == len(cut) or not mine or _order(mine[-1]) < _order(cut[at]):
+                    cut[at:at] = mine  # usually they all sort into the gap the observer's own export left
+                else:
+                    for b in mine:
+                        bisect.insort(cut, b, key=_order)
                 return tuple(cut)
         # Duplicate IPs: the local backend wins (section 2, receive side).
         remote = [b for c in self.remote_clusters() for b in self.remote[c] if b.address not in local_ips]
