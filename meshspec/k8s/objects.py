@@ -7,6 +7,7 @@ Malformed parts are reported through a `Report` (code, path inside the object, m
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from typing import Any, Iterable, Iterator, Mapping
 
@@ -219,13 +220,20 @@ def _fast_ports(items: Any, required: bool) -> tuple[Port, ...] | None:
         if type(item) is not dict:
             return None
         name, protocol, number = item.get("name"), item.get("protocol"), item.get("port")
-        if not _str_or_none(name) or not _str_or_none(protocol) or (protocol or "TCP") not in PROTOCOLS:
+        if not (name is None or type(name) is str) or (protocol or "TCP") not in PROTOCOLS or \
+                not (protocol is None or type(protocol) is str):
             return None
         if type(number) is int and 1 <= number <= 65535:
-            ports.append(Port(name or "", number, protocol or "TCP"))
+            ports.append(_port(name or "", number, protocol or "TCP"))
         elif number is not None or required:
             return None
     return tuple(ports)
+
+
+@functools.lru_cache(maxsize=4096)
+def _port(name: str, number: int, protocol: str) -> Port:
+    """One shared Port per distinct port: a state repeats the same few 100,000s of times."""
+    return Port(name, number, protocol)
 
 
 def _str_or_none(value: Any) -> bool:
