@@ -28,4 +28,4 @@ def test_compact_output_is_json_dumps_bytes(seed, encoder, monkeypatch):
     orjson = pytest.importorskip("orjson") if encoder == "orjson" else None
     monkeypatch.setattr(routing, "_orjson", lambda: orjson)
     payload = _payload(random.Random(seed))
-    assert routing._compact(payload) == json.dumps(payload, separators=(",", ":"))
+    assert routing._compact(payload) == json.dumps(payload, separators=(",", ":")) + "\n"
