@@ -281,7 +281,11 @@ class ServiceRouting:
     def __init__(self, copies: Mapping[str, ClusterService], version: CiliumVersion):
         self.copies = copies
         self.version = version
-        self.flags = {c: read_flags(svc.annotations) for c, svc in copies.items()}
+        read: dict[int, ServiceFlags] = {}  # copies rendered from one spec share their annotations
+        self.flags = {c: read.get(id(svc.annotations)) or read.setdefault(id(svc.annotations),
+                                                                      read_flags(svc.annotations))
+                      for c, svc in copies.items()}
+        self._notes_of: dict[str, tuple[str, ...]] = {}  # observer -> its flags' notes
         self.local = {c: tuple(local_backends(c, svc)) for c, svc in copies.items()}
         exports = {c: exported_backends(c, svc, self.flags[c]) for c, svc in copies.items()}
         self.exports = {c: backends for c, backends in exports.items() if backends}
@@ -291,7 +295,7 @@ class ServiceRouting:
                 ) -> tuple[dict[str, tuple[Backend, ...]], tuple[str, ...], Exports | None]:
         """Exported backends matching a frontend, by cluster, the clusters with any (sorted), and those
         backends sorted once (when an observer first lists them)."""
-        key = (port, families)
+        key = (port.name, port.port, port.protocol, families)  # builtins hash in C; a dataclass in Python
         if key not in self._matched:
             groups = {c: tuple(b for b in bs if matches(port, b, families, self.version))
                       for c, bs in self.exports.items()}
@@ -313,12 +317,17 @@ class ServiceRouting:
                 ours = tuple(b for b in local if matches(port, b, service.families, self.version))
                 # The local Service must itself be global to use remote backends (section 2, receive side).
                 theirs, senders, exports = self._remote(port, service.families) if flags.is_global else ({}, (), None)
-                remote_count = len(senders) - sum(1 for c in skip if theirs.get(c))
+                remote_count = len(senders) - (sum(1 for c in skip if theirs.get(c)) if gone else
+                                               bool(theirs.get(observer)))
                 use_local, use_remote, active_only = decide(flags, ours, remote_count > 0, self.version)
                 frontends[frontend_key(port)] = Route(observer, ours, theirs, senders, skip, use_local, use_remote,
                                                       active_only, remote_count, exports)
-        notes = [*_notes(flags, self.version), *self._shared_target_notes(frontends)]
-        return ObserverView(True, flags, frontends, tuple(notes))
+        notes = self._notes_of.get(observer)
+        if notes is None:
+            notes = self._notes_of[observer] = tuple(_notes(flags, self.version))
+        if self.version.multiport_shared_target_bug:
+            notes += tuple(self._shared_target_notes(frontends))
+        return ObserverView(True, flags, frontends, notes)
 
     def _shared_target_notes(self, frontends: Mapping[str, Route]) -> Iterator[str]:
         """#45109 (section 2, Ports): on 1.18.0-1.18.9 and 1.19.0-1.19.3, remote backends of Service ports
