@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
-from ..spec.model import Mesh
+if TYPE_CHECKING:  # only commands that read a spec load the model
+    from ..spec.model import Mesh
 
 
 class UsageError(Exception):

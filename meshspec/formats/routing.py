@@ -2,14 +2,49 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
-from ..analysis.explain import Explanation
 from ..cilium.annotations import PASSED_THROUGH, not_modelled
 from ..cilium.routing import ObserverView
 
+if TYPE_CHECKING:  # simulate does not need the explain engine loaded
+    from ..analysis.explain import Explanation
+
 NONE = "NO BACKENDS"
+
+
+def _compact(payload: Any) -> str:
+    """json.dumps(payload, separators=(",", ":")) + "\n", byte for byte. With orjson installed (`pip install
+    meshspec[fast]`) it encodes first, 3-4x faster on simulate's 100s of MB: for this data (dicts with str
+    keys, lists, str, int, bool, None; never floats) its output is the same bytes as long as it is all
+    ASCII without DEL, which json escapes (ensure_ascii) and orjson writes raw. Any other output, or
+    anything orjson refuses (lone surrogates, huge ints), goes through the standard library. The caller
+    passes the only reference to `payload`, so it is freed as soon as it is encoded (at 100 clusters the
+    data, the bytes and the text are 300 MB each)."""
+    orjson = _orjson()
+    if orjson is not None:
+        try:
+            out = orjson.dumps(payload, option=orjson.OPT_APPEND_NEWLINE)
+        except TypeError:  # orjson.JSONEncodeError
+            out = b"\x7f"
+        if out.isascii() and b"\x7f" not in out:
+            del payload
+            return out.decode("ascii")
+        del out
+    return json.dumps(payload, separators=(",", ":")) + "\n"
+
+
+@functools.cache
+def _orjson() -> Any:
+    """The orjson module, or None; imported on first use (it pulls in uuid and platform, which text
+    output does not need)."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - depends on the environment
+        return None
+    return orjson
 
 
 # --- explain ---------------------------------------------------------------------------------------
@@ -23,7 +58,7 @@ def explain_json(explanations: Iterable[Explanation]) -> str:
                      for cluster, serving in e.normal.items()}
         services.append({"namespace": e.service.namespace, "name": e.service.name, "observers": observers,
                          "failures": {failed: dict(changes) for failed, changes in e.failures.items()}})
-    return json.dumps({"services": services}, separators=(",", ":")) + "\n"
+    return _compact({"services": services})
 
 
 def explain_markdown(explanations: Iterable[Explanation], spec: str, version: str) -> str:
@@ -114,10 +149,11 @@ def observer_json(view: ObserverView) -> dict[str, Any]:
 
 
 def simulate_json(version: str, routes: Iterable[tuple[str, str, Mapping[str, ObserverView]]]) -> str:
-    services = [{"namespace": ns, "name": name, "observers": {c: observer_json(v) for c, v in views.items()}}
-                for ns, name, views in routes]
     # Compact: json's C encoder is 6x faster than its indenting one, and simulate prints 100s of MB at scale.
-    return json.dumps({"cilium_version": version, "services": services}, separators=(",", ":")) + "\n"
+    # The data is built in the call, so _compact holds its only reference and can free it once encoded.
+    return _compact({"cilium_version": version, "services": [
+        {"namespace": ns, "name": name, "observers": {c: observer_json(v) for c, v in views.items()}}
+        for ns, name, views in routes]})
 
 
 def simulate_text(version: str, routes: Iterable[tuple[str, str, Mapping[str, ObserverView]]]) -> str:

@@ -101,3 +101,22 @@ def test_schema_uses_only_keywords_we_implement():
 
 def test_schema_version_is_the_newest_shipped():
     assert tuple(map(int, kubeschema.schema_version().split("."))) >= (1, 30)
+
+
+def test_the_bundled_service_schema_is_what_kubernetes_validate_ships():
+    """meshspec/data/kubernetes-service-schema.json: rewrite it with service_schema.write_bundle()."""
+    bundled = json.loads(kubeschema.BUNDLE.read_text(encoding="utf-8"))
+    assert bundled == kubeschema.bundle(bundled["version"])
+    # A newer kubernetes-validate makes the bundle unused (the full definitions are read), not wrong.
+
+
+def test_without_the_bundle_the_installed_schema_is_read(monkeypatch, tmp_path):
+    bundled = kubeschema._schemas()
+    monkeypatch.setattr(kubeschema, "BUNDLE", tmp_path / "missing.json")
+    kubeschema._schemas.cache_clear()
+    try:
+        service, definitions = kubeschema._schemas()
+        assert service == bundled[0] and len(definitions) > len(bundled[1])
+        assert {name: definitions[name] for name in bundled[1]} == bundled[1]
+    finally:
+        kubeschema._schemas.cache_clear()

@@ -54,5 +54,5 @@ def test_thousands_of_wrong_items_take_milliseconds():
            "spec": {"clusters": [{"name": "a", "id": "x"}] * 3000, "services": list(range(3000))}}
     started = time.perf_counter()
     found = our_verdict(doc)
-    assert time.perf_counter() - started < 0.5
+    assert time.perf_counter() - started < 2  # cerberus took minutes; 0.05 s on an idle machine
     assert len(found) == 6000

@@ -1,0 +1,87 @@
+"""Route.backends cuts one shared sorted list per frontend instead of sorting every observer's backends;
+on randomized meshes it must give exactly what the straightforward per-observer sort gives."""
+
+import random
+
+import pytest
+
+from meshspec.cilium.routing import (Backend, ClusterService, Endpoint, EndpointSlice, Port, Route, ServiceRouting,
+                                     route_service)
+from meshspec.cilium.versions import parse_version
+
+VERSIONS = [parse_version(v) for v in ("1.17", "1.18.3", "1.20")]
+
+
+def reference_backends(route: Route) -> tuple[Backend, ...]:
+    """The per-observer algorithm: selected local backends, then each kept cluster's remote backends whose
+    address no local backend has (section 2, receive side: the local one wins), each (cluster, endpoint)
+    once (the last one listed), sorted by (endpoint, cluster)."""
+    local = [b for b in route.local if b.active or not route.active_only] if route.use_local else []
+    local_ips = {b.address for b in route.local}
+    clusters = [c for c in route.senders if c not in route.skip] if route.use_remote else []
+    remote = [b for c in clusters for b in route.remote[c] if b.address not in local_ips]
+    unique = {(b.cluster, b.endpoint): b for b in local + remote}
+    return tuple(sorted(unique.values(), key=lambda b: (b.endpoint, b.cluster)))
+
+
+def random_mesh(rng: random.Random) -> tuple[dict[str, ClusterService], list[str]]:
+    clusters = [f"c{i}" for i in range(rng.randint(1, 8))]
+    names = ["", "http", "grpc"]
+    pool = [f"10.{rng.randint(0, 3)}.0.{rng.randint(0, 5)}" for _ in range(12)] + ["fd00::1", "fd00::2"]
+    copies = {}
+    for cluster in clusters:
+        if rng.random() < 0.15:
+            continue  # no Service here
+        annotations = {}
+        if rng.random() < 0.8:
+            annotations["service.cilium.io/global"] = "true"
+        if rng.random() < 0.2:
+            annotations["service.cilium.io/shared"] = "false"
+        if rng.random() < 0.4:
+            annotations["service.cilium.io/affinity"] = rng.choice(["local", "remote", "none", "bogus"])
+        ports = tuple(Port(rng.choice(names), 80 + i, rng.choice(["TCP", "TCP", "UDP"])) for i in range(rng.randint(1, 3)))
+        slices = []
+        for _ in range(rng.randint(0, 3)):
+            family = rng.choice(["IPv4", "IPv4", "IPv6", "FQDN"])
+            endpoints = tuple(Endpoint(rng.choice(pool), rng.random() < 0.8, rng.random() < 0.9, rng.random() < 0.2)
+                              for _ in range(rng.randint(0, 4)))  # addresses repeat within and across clusters
+            slice_ports = tuple(Port(rng.choice(names), rng.choice([8080, 8081, 9090]), rng.choice(["TCP", "UDP"]))
+                                for _ in range(rng.randint(1, 2)))
+            slices.append(EndpointSlice(slice_ports, endpoints, family))
+        families = rng.choice([("IPv4",), ("IPv6",), ("IPv4", "IPv6")])
+        copies[cluster] = ClusterService("default", "web", annotations, ports, rng.random() < 0.05, families,
+                                         tuple(slices))
+    return copies, clusters
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_backends_equal_the_per_observer_sort_on_random_meshes(seed):
+    rng = random.Random(seed)
+    copies, clusters = random_mesh(rng)
+    version = rng.choice(VERSIONS)
+    routing = ServiceRouting(copies, version)
+    for observer in clusters:
+        gone = frozenset(rng.sample(clusters, rng.randint(0, len(clusters))))  # failure analysis
+        for view in (routing.view(observer), routing.view(observer, gone)):
+            for key, route in view.frontends.items():
+                got = route.backends
+                assert [(b.cluster, b.endpoint, b) for b in got] == \
+                    [(b.cluster, b.endpoint, b) for b in reference_backends(route)], (seed, observer, key)
+
+
+def test_interleaved_clusters_are_cut_by_filtering_not_by_span():
+    """Backends of two clusters that sort in between each other (10.0.0.1 in a, 10.0.0.2 in b, 10.0.0.3 in a)."""
+    glob = {"service.cilium.io/global": "true"}
+
+    def copy(*ips):
+        return ClusterService("default", "web", glob, (Port("", 80),),
+                              slices=(EndpointSlice((Port("", 8080),), tuple(Endpoint(ip) for ip in ips)),))
+
+    copies = {"a": copy("10.0.0.1", "10.0.0.3"), "b": copy("10.0.0.2"), "c": copy("10.0.0.4")}
+    views = route_service(copies, ["a", "b", "c"], parse_version("1.20"))
+    assert [(b.cluster, b.endpoint) for b in views["c"].frontends["80/TCP"].backends] == [
+        ("a", "10.0.0.1:8080"), ("b", "10.0.0.2:8080"), ("a", "10.0.0.3:8080"), ("c", "10.0.0.4:8080")]
+    assert [(b.cluster, b.endpoint) for b in views["b"].frontends["80/TCP"].backends] == [
+        ("a", "10.0.0.1:8080"), ("b", "10.0.0.2:8080"), ("a", "10.0.0.3:8080"), ("c", "10.0.0.4:8080")]
+    assert [(b.cluster, b.endpoint) for b in views["a"].frontends["80/TCP"].backends] == [
+        ("a", "10.0.0.1:8080"), ("b", "10.0.0.2:8080"), ("a", "10.0.0.3:8080"), ("c", "10.0.0.4:8080")]
