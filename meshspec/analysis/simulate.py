@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Collection, Mapping, Sequence
+from typing import Collection, Iterator, Mapping, Sequence
 
 from ..cilium.annotations import read_flags
 from ..cilium.routing import ClusterService, ObserverView, route_service
 from ..cilium.versions import CiliumVersion
 from .state import State
 
-Routes = list[tuple[str, str, Mapping[str, ObserverView]]]  # (namespace, name, {observer cluster: view})
+RoutedService = tuple[str, str, Mapping[str, ObserverView]]  # (namespace, name, {observer cluster: view})
+Routes = list[RoutedService]
+Selected = list[tuple[tuple[str, str], Mapping[str, ClusterService]]]  # ((namespace, name), {cluster: copy})
 
 
 def simulate(state: State, observers: Sequence[str], version: CiliumVersion, *,
@@ -17,8 +19,19 @@ def simulate(state: State, observers: Sequence[str], version: CiliumVersion, *,
     """What clients in each observer cluster get, for every Service of the state, or only those in
     `namespaces` (when given) and, with `global_only`, only those global in some cluster. Filtering
     picks Services; it never changes what the engine sees of one (every cluster's copy is routed)."""
-    return [(ns, name, route_service(copies, observers, version)) for (ns, name), copies in state.services.items()
-            if (not namespaces or ns in namespaces) and (not global_only or is_global_anywhere(copies))]
+    return list(routed(selected(state, namespaces, global_only), observers, version))
+
+
+def selected(state: State, namespaces: Collection[str] = (), global_only: bool = False) -> Selected:
+    """The Services of the state that the filters keep, in the state's order."""
+    return [(key, copies) for key, copies in state.services.items()
+            if (not namespaces or key[0] in namespaces) and (not global_only or is_global_anywhere(copies))]
+
+
+def routed(services: Selected, observers: Sequence[str], version: CiliumVersion) -> Iterator[RoutedService]:
+    """Each Service routed when it is asked for, so a caller that prints as it goes holds one at a time."""
+    for (ns, name), copies in services:
+        yield ns, name, route_service(copies, observers, version)
 
 
 def is_global_anywhere(copies: Mapping[str, ClusterService]) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
 
 from ..cilium.annotations import PASSED_THROUGH, not_modelled
 from ..cilium.routing import ObserverView
@@ -149,15 +149,29 @@ def observer_json(view: ObserverView) -> dict[str, Any]:
 
 
 def simulate_json(version: str, routes: Iterable[tuple[str, str, Mapping[str, ObserverView]]]) -> str:
-    # Compact: json's C encoder is 6x faster than its indenting one, and simulate prints 100s of MB at scale.
-    # The data is built in the call, so _compact holds its only reference and can free it once encoded.
-    return _compact({"cilium_version": version, "services": [
-        {"namespace": ns, "name": name, "observers": {c: observer_json(v) for c, v in views.items()}}
-        for ns, name, views in routes]})
+    return "".join(simulate_json_chunks(version, routes))
+
+
+def simulate_json_chunks(version: str, routes: Iterable[tuple[str, str, Mapping[str, ObserverView]]]) -> Iterator[str]:
+    """simulate's JSON in pieces, one per Service, whose concatenation is exactly the one json.dumps of the
+    whole document (compact separators): `routes` may be lazy, so neither every Service's routing nor the
+    whole output (336 MB at 100 clusters) is ever held at once."""
+    yield '{"cilium_version":' + _compact(version)[:-1] + ',"services":['
+    for i, (ns, name, views) in enumerate(routes):
+        # Compact: json's C encoder is 6x faster than its indenting one. The entry is built in the call, so
+        # _compact holds its only reference and frees it once encoded.
+        piece = _compact({"namespace": ns, "name": name, "observers": {c: observer_json(v) for c, v in views.items()}})
+        yield ("," if i else "") + piece[:-1]
+    yield "]}\n"
 
 
 def simulate_text(version: str, routes: Iterable[tuple[str, str, Mapping[str, ObserverView]]]) -> str:
-    blocks = [f"Cilium {version}"]
+    return "".join(simulate_text_chunks(version, routes))
+
+
+def simulate_text_chunks(version: str, routes: Iterable[tuple[str, str, Mapping[str, ObserverView]]]) -> Iterator[str]:
+    """simulate's text, a block per Service, as it is routed (see simulate_json_chunks)."""
+    yield f"Cilium {version}"
     for ns, name, views in routes:
         lines = [f"{ns}/{name}"]
         width = max(len(c) for c in views)
@@ -179,5 +193,5 @@ def simulate_text(version: str, routes: Iterable[tuple[str, str, Mapping[str, Ob
                 lines.append(" " * (width + 4) + f"{key} -> {shown}")
             for note in view.notes:
                 lines.append(" " * (width + 4) + f"note: {note}")
-        blocks.append("\n".join(lines))
-    return "\n\n".join(blocks) + "\n"
+        yield "\n\n" + "\n".join(lines)
+    yield "\n"

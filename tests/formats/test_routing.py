@@ -102,3 +102,19 @@ def test_compact_output_is_json_dumps_bytes(seed, encoder, monkeypatch):
     monkeypatch.setattr(routing, "_orjson", lambda: orjson)
     payload = _payload(random.Random(seed))
     assert routing._compact(payload) == json.dumps(payload, separators=(",", ":")) + "\n"
+
+
+def test_simulate_prints_the_same_bytes_piece_by_piece():
+    """The CLI streams simulate's output a Service at a time; the pieces are the whole document's bytes."""
+    from meshspec.analysis.simulate import simulate
+    from meshspec.analysis.state import load_state
+    from meshspec.cilium.versions import parse_version
+
+    state, _ = load_state("examples/state")
+    routes = simulate(state, list(state.clusters), parse_version("1.20"))
+    document = {"cilium_version": "1.20", "services": [
+        {"namespace": ns, "name": name, "observers": {c: routing.observer_json(v) for c, v in views.items()}}
+        for ns, name, views in routes]}
+    assert "".join(routing.simulate_json_chunks("1.20", iter(routes))) == \
+        json.dumps(document, separators=(",", ":")) + "\n"
+    assert "".join(routing.simulate_text_chunks("1.20", iter(routes))) == routing.simulate_text("1.20", routes)

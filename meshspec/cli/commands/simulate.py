@@ -23,12 +23,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...analysis.simulate import simulate
+    from ...analysis.simulate import routed, selected
     from ...analysis.state import StateError, load_state
     from ...cilium.versions import DEFAULT_VERSION
     from ...diagnostics import has_errors
     from ...formats.diagnostics import to_text
-    from ...formats.routing import simulate_json, simulate_text
+    from ...formats.routing import simulate_json_chunks, simulate_text_chunks
 
     version = _version(args.cilium_version or DEFAULT_VERSION)
     try:
@@ -41,13 +41,15 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     if args.observer and args.observer not in state.clusters:
         raise UsageError(f"--observer {args.observer}: no such cluster folder; found {', '.join(state.clusters)}")
-    routes = simulate(state, [args.observer] if args.observer else list(state.clusters), version,
-                      namespaces=set(args.namespace), global_only=args.global_only)
-    if not routes:
+    services = selected(state, set(args.namespace), args.global_only)
+    if not services:
         print(f"{args.state}: no Service matches {_filters(args)}; found {len(state.services)} Services",
               file=sys.stderr)
-    render = simulate_json if args.format == "json" else simulate_text
-    sys.stdout.write(render(str(version), routes))
+    observers = [args.observer] if args.observer else list(state.clusters)
+    chunks = simulate_json_chunks if args.format == "json" else simulate_text_chunks
+    # Printed as each Service is routed: at 100 clusters the whole output is 336 MB.
+    for chunk in chunks(str(version), routed(services, observers, version)):
+        sys.stdout.write(chunk)
     return EXIT_OK
 
 
