@@ -176,6 +176,9 @@ RULES: dict[str, Rule] = _rules(
     # --- verify problems (analysis/verify.py) ---------------------------------------------------------
     Rule("missing", ERROR, "A Service the spec places in a cluster is not there.", "Deploy the spec (pulumi up "
          "or kubectl apply -k).", ("verify",)),
+    Rule("missing-namespace", ERROR, "A namespace the spec's Services use in a cluster does not exist there.",
+         "Deploy the spec (it creates the namespace unless spec.namespaces.create is false), or create it.",
+         ("verify",)),
     Rule("stale", ERROR, "A Service meshspec manages that the spec no longer places there.", "Deploy the spec, "
          "or delete the Service.", ("verify",)),
     Rule("annotation-drift", ERROR, "A live annotation differs from the spec.", "Deploy the spec, or change the "

@@ -44,7 +44,7 @@ import pulumi_kubernetes as k8s
 import pulumi_tls as tls
 
 from ..artifacts.cilium_values import cluster_values
-from ..artifacts.manifests import render_cluster
+from ..artifacts.manifests import mesh_namespaces, render_cluster, render_namespace
 from ..cilium.helm import CA_SECRET, CILIUM_HELM_REPO
 from ..formats.diagnostics import to_text
 from ..spec.model import Cluster, Mesh
@@ -77,6 +77,7 @@ class Deployed:
 
     services: dict[str, k8s.core.v1.Service] = field(default_factory=dict)
     cilium: CiliumInstall | None = None
+    namespaces: dict[str, k8s.core.v1.Namespace] = field(default_factory=dict)
 
 
 def select_clusters(mesh: Mesh, names: Sequence[str] | None) -> list[Cluster]:
@@ -113,6 +114,7 @@ def deploy(mesh: Mesh, clusters: Sequence[str] | None = None, render_dir: str | 
         install = False
     ca = mesh_ca(mesh, selected, ca) if install else None  # before any registration: it may refuse
     deployed: dict[str, Deployed] = {}
+    namespaces_of = mesh_namespaces(mesh)
     for cluster in selected:
         provider = k8s.Provider(
             cluster.name,
@@ -123,19 +125,29 @@ def deploy(mesh: Mesh, clusters: Sequence[str] | None = None, render_dir: str | 
             render_yaml_to_directory=os.path.join(render_dir, cluster.name) if render_dir else None,
         )
         cilium = install_cilium(mesh, cluster, provider, ca) if ca else None
+        namespaces = {
+            name: k8s.core.v1.Namespace(
+                f"{cluster.name}/{name}",  # a URN includes the type, so no Service's name can clash with it
+                metadata=render_namespace(name)["metadata"],
+                # Deleting a Namespace deletes everything in it, which meshspec does not own: `pulumi destroy`
+                # and a namespace no Service uses any more only drop it from the stack.
+                opts=pulumi.ResourceOptions(provider=provider, retain_on_delete=True))
+            for name in namespaces_of[cluster.name]}
         services: dict[str, k8s.core.v1.Service] = {}
         for obj in render_cluster(mesh, cluster.name):
             meta = obj["metadata"]
             key = f"{meta['namespace']}/{meta['name']}"
+            # Global Services only work once Cilium (and its Cluster Mesh) runs.
+            needs = ([cilium.release] if cilium else []) + (
+                [namespaces[meta["namespace"]]] if meta["namespace"] in namespaces else [])
             # Kubernetes names and namespaces never contain "/", so the logical name is unambiguous.
             services[key] = k8s.core.v1.Service(
                 f"{cluster.name}/{key}",
                 metadata=meta,
                 spec=obj["spec"],
-                # Global Services only work once Cilium (and its Cluster Mesh) runs.
-                opts=pulumi.ResourceOptions(provider=provider, depends_on=[cilium.release] if cilium else None),
+                opts=pulumi.ResourceOptions(provider=provider, depends_on=needs or None),
             )
-        deployed[cluster.name] = Deployed(services, cilium)
+        deployed[cluster.name] = Deployed(services, cilium, namespaces)
     return deployed
 
 

@@ -95,6 +95,14 @@ SCHEMA: dict[str, Any] = {
                         "Extra Cilium Helm values, merged under the ones meshspec generates.")},
                 },
             },
+            "namespaces": {
+                "type": "dict", **_about("The namespaces the Services use."),
+                "schema": {"create": {"type": "boolean", **_about(
+                    "true: render (and deploy with Pulumi) a Namespace in each cluster for every namespace its "
+                    "Services use; Pulumi never deletes one (retainOnDelete) and skips default, kube-system, "
+                    "kube-public and kube-node-lease, which always exist. false: the namespaces are the "
+                    "cluster's business.", default=True)}},
+            },
             "gitops": {
                 "type": "dict", **_about("GitOps objects `meshspec render` also writes, to DIR/_gitops/: an Argo CD "
                                          "ApplicationSet and/or one Flux Kustomization per cluster, each pointing "

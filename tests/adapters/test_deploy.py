@@ -44,6 +44,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "deploy"
 EXAMPLE = ROOT / "examples" / "mesh.yaml"
 PROVIDER = "pulumi:providers:kubernetes"
 SERVICE = "kubernetes:core/v1:Service"
+NAMESPACE = "kubernetes:core/v1:Namespace"
 SECRET = "kubernetes:core/v1:Secret"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 PRIVATE_KEY = "tls:index/privateKey:PrivateKey"
@@ -97,10 +98,13 @@ class RecordingMonitor(MockMonitor):
         super().__init__(mocks)
         self.dependencies: dict[str, set[str]] = {}
         self.secret_outputs: dict[str, set[str]] = {}
+        self.retained: set[str] = set()  # retainOnDelete
 
     def RegisterResource(self, request):
         self.dependencies[request.name] = {urn_name(urn) for urn in request.dependencies}
         self.secret_outputs[request.name] = set(request.additionalSecretOutputs)
+        if request.retainOnDelete:
+            self.retained.add(request.name)
         return super().RegisterResource(request)
 
 
@@ -385,7 +389,41 @@ def test_order_is_ca_secret_then_release_then_services_on_each_cluster(mocks):
         on_cluster = [name for name in services if name.startswith(f"{cluster}/")]
         assert on_cluster
         for name in on_cluster:
-            assert dependencies[name] == {release}
+            namespace = name.split("/")[1]
+            assert dependencies[name] == {release} | ({f"{cluster}/{namespace}"} if namespace != "default" else set())
+
+
+# --- namespaces (issue 13, section 3) --------------------------------------------------------------
+
+def test_every_namespace_its_services_use_is_created_on_each_cluster_and_never_deleted(mocks):
+    execute(lambda: deploy(load_mesh(EXAMPLE)))
+    namespaces = mocks.of_type(NAMESPACE)
+    # default always exists: creating it would fail; kube-system and the others likewise.
+    assert sorted(namespaces) == ["cluster-a/monitoring", "cluster-a/shop", "cluster-b/monitoring",
+                                  "cluster-b/shop", "cluster-c/monitoring", "cluster-c/shop"]
+    for logical, namespace in namespaces.items():
+        cluster, name = logical.split("/")
+        assert provider_name(namespace.provider) == cluster
+        assert namespace.inputs["metadata"]["name"] == name  # explicit: the provider would auto-suffix it
+        assert logical in mocks.monitor.retained  # pulumi destroy must not delete a namespace and all in it
+
+
+def test_services_wait_for_their_namespace(mocks):
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["spec"].pop("cilium")
+    execute(lambda: deploy(build_mesh(data)))
+    dependencies = mocks.monitor.dependencies
+    assert dependencies["cluster-b/shop/inventory"] == {"cluster-b/shop"}
+    assert dependencies["cluster-b/monitoring/metrics"] == {"cluster-b/monitoring"}
+    assert dependencies["cluster-b/default/myapp-service"] == set()
+
+
+def test_namespaces_create_false_creates_none(mocks):
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["spec"]["namespaces"] = {"create": False}
+    execute(lambda: deploy(build_mesh(data)))
+    assert mocks.of_type(NAMESPACE) == {}
+    assert len(mocks.services()) == 11
 
 
 def test_a_configured_ca_is_the_ca_of_every_stack(mocks, project_dir):
@@ -439,7 +477,8 @@ def test_without_install_there_is_no_ca_and_no_release(mocks, mesh):
     execute(lambda: deploy(mesh, clusters=[first]))  # no CA needed, so a partial stack is fine
     assert mocks.of_type(SECRET) == mocks.of_type(RELEASE) == {}
     assert mocks.of_type(PRIVATE_KEY) == mocks.of_type(SELF_SIGNED_CERT) == {}
-    assert mocks.services() and all(mocks.monitor.dependencies[name] == set() for name in mocks.services())
+    namespaces = set(mocks.of_type(NAMESPACE))
+    assert mocks.services() and all(mocks.monitor.dependencies[name] <= namespaces for name in mocks.services())
 
 
 def test_render_dir_installs_no_cilium_and_says_so(mocks, caplog):
