@@ -77,6 +77,9 @@ RULES: dict[str, Rule] = _rules(
          "starting and ending with a letter or digit, not 'default'.", _SPEC_AND_STATE),
     Rule("duplicate-cluster", ERROR, "A cluster is named twice.", "Give every cluster a unique name, and list "
          "each once."),
+    Rule("duplicate-context", ERROR, "Two clusters reach the same kubeconfig context (a cluster's context "
+         "defaults to its name), so both would be applied to one cluster.", "Give each cluster the context "
+         "that reaches it."),
     Rule("cluster-id", ERROR, "A cluster id outside 1..maxConnectedClusters.", "Use an id from 1 to 255 (or 511 "
          "with maxConnectedClusters: 511)."),
     Rule("duplicate-cluster-id", ERROR, "Two clusters share an id; Cilium refuses the second peer.", "Give every "
