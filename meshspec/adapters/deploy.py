@@ -7,6 +7,9 @@ stack configuration (namespace `meshspec`):
 - `meshspec:spec` (required): the spec file, relative to the project directory.
 - `meshspec:clusters` (optional): the cluster names this stack manages, e.g. `[cluster-a]`;
   every cluster of the spec when unset.
+- `meshspec:adopt` (optional, default false): take over the Services and Namespaces that already
+  exist (the provider's `upsertExistingObjects` where the SDK has it, and `enablePatchForce`): see
+  adopt_options(). Refused with `spec.cilium.install: true`.
 - `meshspec:renderDir` (optional): write the manifests to `<renderDir>/<cluster>/` instead of
   applying them (the provider's `renderYamlToDirectory`), so no cluster is needed. A relative
   path is relative to the project directory. Cilium is not installed in this mode.
@@ -34,6 +37,7 @@ certificate, as `openssl x509 -fingerprint -sha256` prints it) is the same in ev
 from __future__ import annotations
 
 import hashlib
+import inspect
 import os
 import ssl
 from dataclasses import dataclass, field
@@ -93,8 +97,29 @@ def select_clusters(mesh: Mesh, names: Sequence[str] | None) -> list[Cluster]:
     return [c for c in mesh.clusters if c.name in names]
 
 
+def provider_keywords() -> frozenset[str]:
+    """The keyword arguments the installed pulumi-kubernetes SDK's Provider takes."""
+    return frozenset(inspect.signature(k8s.Provider._internal_init).parameters) - {"__self__", "__props__"}
+
+
+def adopt_options(adopt: bool, keywords: frozenset[str] | None = None) -> dict[str, Any]:
+    """The Provider options that make `pulumi up` take over objects that already exist (meshspec:adopt).
+
+    - upsert_existing_objects (pulumi-kubernetes >= 4.29, PR #4278): since 4.29 a Create is client-side and
+      fails with AlreadyExists on an existing object; this option restores the upsert. SDKs before 4.29 have
+      no such option, and need none: their Create is a server-side apply, which upserts.
+    - enable_patch_force: server-side apply takes the fields the spec sets from their current field
+      managers (kubectl, another tool) instead of failing with a conflict; fields meshspec does not set
+      stay theirs.
+    """
+    if not adopt:
+        return {}
+    keywords = provider_keywords() if keywords is None else keywords
+    return {option: True for option in ("upsert_existing_objects", "enable_patch_force") if option in keywords}
+
+
 def deploy(mesh: Mesh, clusters: Sequence[str] | None = None, render_dir: str | None = None,
-           ca: MeshCA | None = None) -> dict[str, Deployed]:
+           ca: MeshCA | None = None, adopt: bool = False) -> dict[str, Deployed]:
     """Register every Service of `mesh` on its cluster's provider and, when the spec installs Cilium,
     the CA Secret and the Cilium release before them.
 
@@ -106,6 +131,15 @@ def deploy(mesh: Mesh, clusters: Sequence[str] | None = None, render_dir: str | 
     """
     selected = select_clusters(mesh, clusters)
     install = mesh.cilium.managed and mesh.cilium.install
+    if adopt and install and not render_dir:
+        # Checked before anything is registered: adopting would replace a running mesh's CA in cilium-ca
+        # with this stack's (breaking mTLS with every peer), and a Helm Release cannot adopt an existing
+        # release of the same name (the install fails: the name is in use).
+        raise pulumi.RunError(
+            "meshspec:adopt takes over existing Services and Namespaces, not Cilium: with spec.cilium.install "
+            "true it would overwrite the running cilium-ca Secret and collide with the existing 'cilium' Helm "
+            "release. Set spec.cilium.install: false while adopting (Cilium keeps running as installed), "
+            "or leave meshspec:adopt unset on clusters without Cilium")
     if install and render_dir:
         # A Helm Release cannot be rendered to a directory (pulumi/pulumi-kubernetes#1716), and the CA
         # Secret would be written there with its key in plain text.
@@ -123,6 +157,7 @@ def deploy(mesh: Mesh, clusters: Sequence[str] | None = None, render_dir: str | 
             # rotated or edited kubeconfig does not.
             cluster_identifier=cluster.name,
             render_yaml_to_directory=os.path.join(render_dir, cluster.name) if render_dir else None,
+            **adopt_options(adopt),
         )
         cilium = install_cilium(mesh, cluster, provider, ca) if ca else None
         namespaces = {
@@ -234,7 +269,8 @@ def run() -> None:
     if diagnostics:
         pulumi.log.warn(to_text(diagnostics).rstrip("\n"))
     ca = _configured_ca(config)
-    deployed = deploy(mesh, _configured_clusters(config), config.get("renderDir") or None, ca)
+    adopt = _configured_adopt(config)
+    deployed = deploy(mesh, _configured_clusters(config), config.get("renderDir") or None, ca, adopt)
     pulumi.export("services", {cluster: list(d.services) for cluster, d in deployed.items()})
     cilium = {cluster: _cilium_output(mesh, d.cilium) for cluster, d in deployed.items() if d.cilium}
     if cilium:
@@ -263,6 +299,17 @@ def _configured_ca(config: pulumi.Config) -> MeshCA | None:
         raise pulumi.RunError("meshspec:caCert must be the CA certificate in PEM, one certificate: "
                               "pulumi config set meshspec:caCert < ca.crt") from None
     return MeshCA(cert=cert, key=key)
+
+
+def _configured_adopt(config: pulumi.Config) -> bool:
+    try:
+        adopt = config.get_bool("adopt")
+    except pulumi.ConfigTypeError:
+        raise pulumi.RunError("meshspec:adopt must be true or false") from None
+    if adopt and "upsert_existing_objects" not in provider_keywords():
+        pulumi.log.info("meshspec:adopt: this pulumi-kubernetes SDK predates upsertExistingObjects (4.29); its "
+                        "server-side apply Create already takes over existing objects")
+    return bool(adopt)
 
 
 def _configured_clusters(config: pulumi.Config) -> list[str] | None:

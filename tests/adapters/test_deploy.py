@@ -33,7 +33,7 @@ from pulumi.runtime.mocks import MockMonitor, MockResourceArgs
 
 from meshspec.artifacts.cilium_values import cluster_values
 from meshspec.cilium.helm import CILIUM_HELM_REPO
-from meshspec.adapters.deploy import MeshCA, ca_fingerprint, deploy, run
+from meshspec.adapters.deploy import MeshCA, adopt_options, ca_fingerprint, deploy, provider_keywords, run
 from meshspec.spec.model import Mesh, build_mesh
 from meshspec.artifacts.manifests import render_cluster
 from meshspec.cilium.annotations import SHARED
@@ -536,6 +536,70 @@ def test_run_honours_clusters_and_render_dir(mocks, project_dir):
     assert exports()["services"] == {
         "cluster-b": ["default/myapp-service", "shop/checkout", "shop/inventory", "monitoring/metrics"]}
     assert "cilium" not in exports()  # render mode installs no Cilium, so this partial stack needs no CA
+
+
+# --- adoption (issue 13, section 2) -----------------------------------------------------------------
+
+FIELDS_SPEC = "tests/adapters/fixtures/deploy/fields.yaml"  # no spec.cilium: nothing of Cilium's to adopt
+
+
+def test_adopt_sets_the_providers_upsert_and_force_options(mocks, project_dir):
+    set_config(spec=FIELDS_SPEC, adopt=True)
+    execute(run)
+    providers = mocks.providers()
+    assert sorted(providers) == ["east", "west"]
+    for provider in providers.values():
+        # pulumi-kubernetes >= 4.29 fails a Create on an existing object (AlreadyExists) without this option;
+        # an SDK before 4.29 has no such option, and its server-side apply Create upserts anyway.
+        if "upsert_existing_objects" in provider_keywords():
+            assert provider.inputs["upsertExistingObjects"] == "true"  # provider config arrives as strings
+        else:
+            assert "upsertExistingObjects" not in provider.inputs
+        assert provider.inputs["enablePatchForce"] == "true"  # the spec's fields win SSA conflicts
+
+
+def test_without_adopt_existing_objects_are_not_taken_over(mocks, project_dir):
+    set_config(spec=FIELDS_SPEC)
+    execute(run)
+    for provider in mocks.providers().values():
+        assert "upsertExistingObjects" not in provider.inputs and "enablePatchForce" not in provider.inputs
+
+
+def test_adopt_passes_only_what_the_installed_sdk_has():
+    # pulumi-kubernetes 4.25 (the engine's provider here) predates upsertExistingObjects (PR #4278, 4.29).
+    before_4_29 = provider_keywords() - {"upsert_existing_objects"}
+    assert adopt_options(True, before_4_29) == {"enable_patch_force": True}
+    assert adopt_options(True, provider_keywords() | {"upsert_existing_objects"}) == {
+        "upsert_existing_objects": True, "enable_patch_force": True}
+    assert adopt_options(False) == {}
+
+
+def test_adopt_with_cilium_install_is_refused_before_anything_is_registered(mocks, project_dir):
+    set_config(spec="examples/mesh.yaml", adopt=True)  # install: true
+    with pytest.raises(pulumi.RunError) as err:
+        execute(run)
+    assert "cilium-ca Secret" in str(err.value) and "'cilium' Helm release" in str(err.value)
+    assert mocks.registered == []
+
+
+def test_a_malformed_adopt_is_refused(mocks, project_dir):
+    set_config(spec=FIELDS_SPEC, adopt="maybe")
+    with pytest.raises(pulumi.RunError, match="meshspec:adopt must be true or false"):
+        execute(run)
+
+
+def test_every_keyword_meshspec_passes_the_provider_is_in_the_installed_sdk():
+    """The dependency floor (pyproject.toml): pulumi-kubernetes 4.16 added cluster_identifier (PR #3068)."""
+    import re
+    text = (ROOT / "meshspec" / "adapters" / "deploy.py").read_text()
+    call = text[text.index("provider = k8s.Provider("):]
+    call = call[:call.index("\n        )")]
+    passed = set(re.findall(r"^\s+([a-z_]+)=", call, re.M)) | {"upsert_existing_objects", "enable_patch_force"}
+    assert {"context", "cluster_identifier", "render_yaml_to_directory"} <= passed
+    missing = passed - provider_keywords() - {"upsert_existing_objects"}  # optional: see adopt_options
+    assert not missing
+    floor = re.search(r'"pulumi-kubernetes>=([0-9.]+)', (ROOT / "pyproject.toml").read_text()).group(1)
+    assert tuple(map(int, floor.split("."))) >= (4, 16)
 
 
 def test_run_with_an_invalid_spec_fails_with_located_diagnostics(mocks, project_dir):
