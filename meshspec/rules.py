@@ -77,6 +77,9 @@ RULES: dict[str, Rule] = _rules(
          "starting and ending with a letter or digit, not 'default'.", _SPEC_AND_STATE),
     Rule("duplicate-cluster", ERROR, "A cluster is named twice.", "Give every cluster a unique name, and list "
          "each once."),
+    Rule("duplicate-context", ERROR, "Two clusters reach the same kubeconfig context (a cluster's context "
+         "defaults to its name), so both would be applied to one cluster.", "Give each cluster the context "
+         "that reaches it."),
     Rule("cluster-id", ERROR, "A cluster id outside 1..maxConnectedClusters.", "Use an id from 1 to 255 (or 511 "
          "with maxConnectedClusters: 511)."),
     Rule("duplicate-cluster-id", ERROR, "Two clusters share an id; Cilium refuses the second peer.", "Give every "
@@ -176,6 +179,9 @@ RULES: dict[str, Rule] = _rules(
     # --- verify problems (analysis/verify.py) ---------------------------------------------------------
     Rule("missing", ERROR, "A Service the spec places in a cluster is not there.", "Deploy the spec (pulumi up "
          "or kubectl apply -k).", ("verify",)),
+    Rule("missing-namespace", ERROR, "A namespace the spec's Services use in a cluster does not exist there.",
+         "Deploy the spec (it creates the namespace unless spec.namespaces.create is false), or create it.",
+         ("verify",)),
     Rule("stale", ERROR, "A Service meshspec manages that the spec no longer places there.", "Deploy the spec, "
          "or delete the Service.", ("verify",)),
     Rule("annotation-drift", ERROR, "A live annotation differs from the spec.", "Deploy the spec, or change the "

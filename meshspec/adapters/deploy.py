@@ -7,6 +7,9 @@ stack configuration (namespace `meshspec`):
 - `meshspec:spec` (required): the spec file, relative to the project directory.
 - `meshspec:clusters` (optional): the cluster names this stack manages, e.g. `[cluster-a]`;
   every cluster of the spec when unset.
+- `meshspec:adopt` (optional, default false): take over the Services and Namespaces that already
+  exist (the provider's `upsertExistingObjects` where the SDK has it, and `enablePatchForce`): see
+  adopt_options(). Refused with `spec.cilium.install: true`.
 - `meshspec:renderDir` (optional): write the manifests to `<renderDir>/<cluster>/` instead of
   applying them (the provider's `renderYamlToDirectory`), so no cluster is needed. A relative
   path is relative to the project directory. Cilium is not installed in this mode.
@@ -34,6 +37,7 @@ certificate, as `openssl x509 -fingerprint -sha256` prints it) is the same in ev
 from __future__ import annotations
 
 import hashlib
+import inspect
 import os
 import ssl
 from dataclasses import dataclass, field
@@ -44,7 +48,7 @@ import pulumi_kubernetes as k8s
 import pulumi_tls as tls
 
 from ..artifacts.cilium_values import cluster_values
-from ..artifacts.manifests import render_cluster
+from ..artifacts.manifests import mesh_namespaces, render_cluster, render_namespace
 from ..cilium.helm import CA_SECRET, CILIUM_HELM_REPO
 from ..formats.diagnostics import to_text
 from ..spec.model import Cluster, Mesh
@@ -77,6 +81,7 @@ class Deployed:
 
     services: dict[str, k8s.core.v1.Service] = field(default_factory=dict)
     cilium: CiliumInstall | None = None
+    namespaces: dict[str, k8s.core.v1.Namespace] = field(default_factory=dict)
 
 
 def select_clusters(mesh: Mesh, names: Sequence[str] | None) -> list[Cluster]:
@@ -92,8 +97,29 @@ def select_clusters(mesh: Mesh, names: Sequence[str] | None) -> list[Cluster]:
     return [c for c in mesh.clusters if c.name in names]
 
 
+def provider_keywords() -> frozenset[str]:
+    """The keyword arguments the installed pulumi-kubernetes SDK's Provider takes."""
+    return frozenset(inspect.signature(k8s.Provider._internal_init).parameters) - {"__self__", "__props__"}
+
+
+def adopt_options(adopt: bool, keywords: frozenset[str] | None = None) -> dict[str, Any]:
+    """The Provider options that make `pulumi up` take over objects that already exist (meshspec:adopt).
+
+    - upsert_existing_objects (pulumi-kubernetes >= 4.29, PR #4278): since 4.29 a Create is client-side and
+      fails with AlreadyExists on an existing object; this option restores the upsert. SDKs before 4.29 have
+      no such option, and need none: their Create is a server-side apply, which upserts.
+    - enable_patch_force: server-side apply takes the fields the spec sets from their current field
+      managers (kubectl, another tool) instead of failing with a conflict; fields meshspec does not set
+      stay theirs.
+    """
+    if not adopt:
+        return {}
+    keywords = provider_keywords() if keywords is None else keywords
+    return {option: True for option in ("upsert_existing_objects", "enable_patch_force") if option in keywords}
+
+
 def deploy(mesh: Mesh, clusters: Sequence[str] | None = None, render_dir: str | None = None,
-           ca: MeshCA | None = None) -> dict[str, Deployed]:
+           ca: MeshCA | None = None, adopt: bool = False) -> dict[str, Deployed]:
     """Register every Service of `mesh` on its cluster's provider and, when the spec installs Cilium,
     the CA Secret and the Cilium release before them.
 
@@ -105,6 +131,15 @@ def deploy(mesh: Mesh, clusters: Sequence[str] | None = None, render_dir: str | 
     """
     selected = select_clusters(mesh, clusters)
     install = mesh.cilium.managed and mesh.cilium.install
+    if adopt and install and not render_dir:
+        # Checked before anything is registered: adopting would replace a running mesh's CA in cilium-ca
+        # with this stack's (breaking mTLS with every peer), and a Helm Release cannot adopt an existing
+        # release of the same name (the install fails: the name is in use).
+        raise pulumi.RunError(
+            "meshspec:adopt takes over existing Services and Namespaces, not Cilium: with spec.cilium.install "
+            "true it would overwrite the running cilium-ca Secret and collide with the existing 'cilium' Helm "
+            "release. Set spec.cilium.install: false while adopting (Cilium keeps running as installed), "
+            "or leave meshspec:adopt unset on clusters without Cilium")
     if install and render_dir:
         # A Helm Release cannot be rendered to a directory (pulumi/pulumi-kubernetes#1716), and the CA
         # Secret would be written there with its key in plain text.
@@ -113,6 +148,7 @@ def deploy(mesh: Mesh, clusters: Sequence[str] | None = None, render_dir: str | 
         install = False
     ca = mesh_ca(mesh, selected, ca) if install else None  # before any registration: it may refuse
     deployed: dict[str, Deployed] = {}
+    namespaces_of = mesh_namespaces(mesh)
     for cluster in selected:
         provider = k8s.Provider(
             cluster.name,
@@ -121,21 +157,32 @@ def deploy(mesh: Mesh, clusters: Sequence[str] | None = None, render_dir: str | 
             # rotated or edited kubeconfig does not.
             cluster_identifier=cluster.name,
             render_yaml_to_directory=os.path.join(render_dir, cluster.name) if render_dir else None,
+            **adopt_options(adopt),
         )
         cilium = install_cilium(mesh, cluster, provider, ca) if ca else None
+        namespaces = {
+            name: k8s.core.v1.Namespace(
+                f"{cluster.name}/{name}",  # a URN includes the type, so no Service's name can clash with it
+                metadata=render_namespace(name)["metadata"],
+                # Deleting a Namespace deletes everything in it, which meshspec does not own: `pulumi destroy`
+                # and a namespace no Service uses any more only drop it from the stack.
+                opts=pulumi.ResourceOptions(provider=provider, retain_on_delete=True))
+            for name in namespaces_of[cluster.name]}
         services: dict[str, k8s.core.v1.Service] = {}
         for obj in render_cluster(mesh, cluster.name):
             meta = obj["metadata"]
             key = f"{meta['namespace']}/{meta['name']}"
+            # Global Services only work once Cilium (and its Cluster Mesh) runs.
+            needs = ([cilium.release] if cilium else []) + (
+                [namespaces[meta["namespace"]]] if meta["namespace"] in namespaces else [])
             # Kubernetes names and namespaces never contain "/", so the logical name is unambiguous.
             services[key] = k8s.core.v1.Service(
                 f"{cluster.name}/{key}",
                 metadata=meta,
                 spec=obj["spec"],
-                # Global Services only work once Cilium (and its Cluster Mesh) runs.
-                opts=pulumi.ResourceOptions(provider=provider, depends_on=[cilium.release] if cilium else None),
+                opts=pulumi.ResourceOptions(provider=provider, depends_on=needs or None),
             )
-        deployed[cluster.name] = Deployed(services, cilium)
+        deployed[cluster.name] = Deployed(services, cilium, namespaces)
     return deployed
 
 
@@ -222,7 +269,8 @@ def run() -> None:
     if diagnostics:
         pulumi.log.warn(to_text(diagnostics).rstrip("\n"))
     ca = _configured_ca(config)
-    deployed = deploy(mesh, _configured_clusters(config), config.get("renderDir") or None, ca)
+    adopt = _configured_adopt(config)
+    deployed = deploy(mesh, _configured_clusters(config), config.get("renderDir") or None, ca, adopt)
     pulumi.export("services", {cluster: list(d.services) for cluster, d in deployed.items()})
     cilium = {cluster: _cilium_output(mesh, d.cilium) for cluster, d in deployed.items() if d.cilium}
     if cilium:
@@ -251,6 +299,17 @@ def _configured_ca(config: pulumi.Config) -> MeshCA | None:
         raise pulumi.RunError("meshspec:caCert must be the CA certificate in PEM, one certificate: "
                               "pulumi config set meshspec:caCert < ca.crt") from None
     return MeshCA(cert=cert, key=key)
+
+
+def _configured_adopt(config: pulumi.Config) -> bool:
+    try:
+        adopt = config.get_bool("adopt")
+    except pulumi.ConfigTypeError:
+        raise pulumi.RunError("meshspec:adopt must be true or false") from None
+    if adopt and "upsert_existing_objects" not in provider_keywords():
+        pulumi.log.info("meshspec:adopt: this pulumi-kubernetes SDK predates upsertExistingObjects (4.29); its "
+                        "server-side apply Create already takes over existing objects")
+    return bool(adopt)
 
 
 def _configured_clusters(config: pulumi.Config) -> list[str] | None:

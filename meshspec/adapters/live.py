@@ -134,8 +134,28 @@ def observe(target: Target, keep: Callable[[Obj], bool], namespaces: Sequence[st
             slices = [s for s in listed if (object_key(s)[0], labels(s).get(SERVICE_NAME_LABEL)) in keys]
         config_map, why = _read_optional(lambda: core.read_namespaced_config_map(
             CILIUM_CONFIG, cilium_namespace, _preload_content=False, _request_timeout=budget()))
+        present = _namespace_names(core, namespaces, budget)
     return Observed(target.cluster, target.context, tuple(services), tuple(slices), config_map, why,
-                    None if everywhere else tuple(namespaces))
+                    None if everywhere else tuple(namespaces), present)
+
+
+def _namespace_names(core: Any, namespaces: Sequence[str], budget: Callable[[], float]) -> frozenset[str] | None:
+    """Which of `namespaces` the cluster has (a GET each: there are few, and `get namespaces` is what
+    the read-only role grants); None when reading them is forbidden."""
+    from kubernetes.client.exceptions import ApiException
+
+    present = set()
+    for namespace in namespaces:
+        try:
+            core.read_namespace(namespace, _preload_content=False, _request_timeout=budget())
+        except ApiException as exc:
+            if exc.status == 403:
+                return None
+            if exc.status != 404:
+                raise
+        else:
+            present.add(namespace)
+    return frozenset(present)
 
 
 def _configuration(target: Target, plugin_errors: Callable[[], list[str]]) -> Any:

@@ -39,7 +39,7 @@ _ABSENT = object()
 @dataclass(frozen=True)
 class Problem:
     cluster: str
-    kind: str  # missing | stale | annotation-drift | label-drift | spec-drift | parity | cilium-config
+    kind: str  # missing | missing-namespace | stale | annotation-drift | label-drift | spec-drift | parity | cilium-config
     #            | clustermesh-apiserver | no-backends
     namespace: str
     name: str
@@ -73,6 +73,7 @@ def verify(mesh: Mesh, results: Mapping[str, Result]) -> VerifyReport:
     for name, live in observed.items():
         cluster = mesh.cluster(name)
         report.problems += cluster_problems(mesh, name, live.services)
+        report.problems += namespace_problems(mesh, name, live.namespace_names)
         report.problems += cilium_problems(mesh, cluster, live)
         if live.namespaces is not None:
             report.notes.setdefault(name, []).append(
@@ -107,6 +108,16 @@ def cluster_problems(mesh: Mesh, cluster: str, services: Sequence[Obj]) -> list[
                                     f"stale: labelled {MANAGED_BY_LABEL}={MANAGED_BY}, but the spec no longer "
                                     f"places it in {cluster}"))
     return problems
+
+
+def namespace_problems(mesh: Mesh, cluster: str, present: frozenset[str] | None) -> list[Problem]:
+    """A namespace the cluster's Services use that the cluster does not have; nothing when not read."""
+    if present is None:
+        return []
+    used = dict.fromkeys(s.namespace for s in mesh.services if cluster in s.placements)
+    return [Problem(cluster, "missing-namespace", namespace, "", "", "Namespace", None,
+                    f"missing namespace: the spec places Services in {namespace}, which {cluster} does not have")
+            for namespace in used if namespace not in present]
 
 
 def service_drift(cluster: str, rendered: Obj, live: Obj) -> list[Problem]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..k8s.names import MANAGED_BY, MANAGED_BY_LABEL
+from ..k8s.names import BUILTIN_NAMESPACES, MANAGED_BY, MANAGED_BY_LABEL
 from ..spec.model import Mesh, Placement, Service
 
 def render_service(service: Service, placement: Placement) -> dict[str, Any]:
@@ -19,6 +19,30 @@ def render_service(service: Service, placement: Placement) -> dict[str, Any]:
     if annotations:
         metadata["annotations"] = annotations
     return {"apiVersion": "v1", "kind": "Service", "metadata": metadata, "spec": service.spec}
+
+
+# A GitOps tool that prunes would delete a Namespace the render no longer holds, and everything in it:
+# both tools' own annotations turn that off for these objects (Pulumi's retainOnDelete does it in deploy.py).
+NAMESPACE_ANNOTATIONS = {"argocd.argoproj.io/sync-options": "Prune=false",
+                         "kustomize.toolkit.fluxcd.io/prune": "disabled"}
+
+
+def mesh_namespaces(mesh: Mesh) -> dict[str, list[str]]:
+    """{cluster: the namespaces meshspec creates there}: every one its Services use, sorted, but those that
+    always exist; none with spec.namespaces.create: false. One pass over the services."""
+    used: dict[str, set[str]] = {c.name: set() for c in mesh.clusters}
+    if mesh.create_namespaces:
+        for service in mesh.services:
+            if service.namespace not in BUILTIN_NAMESPACES:
+                for cluster in service.placements:
+                    used[cluster].add(service.namespace)
+    return {cluster: sorted(names) for cluster, names in used.items()}
+
+
+def render_namespace(name: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": name, "labels": {MANAGED_BY_LABEL: MANAGED_BY},
+                         "annotations": dict(NAMESPACE_ANNOTATIONS)}}
 
 
 def render_cluster(mesh: Mesh, cluster: str) -> list[dict[str, Any]]:

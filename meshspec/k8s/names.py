@@ -19,6 +19,8 @@ DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z
 
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY = "meshspec"  # the value of MANAGED_BY_LABEL on every object meshspec renders
+# Namespaces every cluster has from the start (the API server creates them): never rendered nor created.
+BUILTIN_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 
 
 def cluster_name_problem(name: str) -> str | None:

@@ -28,6 +28,8 @@ class Observed:
     cilium_config: Obj | None  # the cilium-config ConfigMap; None when not readable
     cilium_config_error: str | None = None  # why it was not readable (403, 404)
     namespaces: tuple[str, ...] | None = None  # listed one by one (listing all was forbidden); None: all
+    # The cluster's Namespaces, by name; None when they were not read (listing them is forbidden, or a dump)
+    namespace_names: frozenset[str] | None = None
 
 
     def service(self, namespace: str, name: str) -> Obj | None:

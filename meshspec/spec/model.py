@@ -125,6 +125,8 @@ class Mesh:
     services: tuple[Service, ...]
     cilium: CiliumSettings = field(default_factory=CiliumSettings)
     gitops: GitOps | None = None
+    # spec.namespaces.create: render and deploy a Namespace for every namespace a cluster's Services use
+    create_namespaces: bool = True
 
     def cluster(self, name: str) -> Cluster:
         for cluster in self.clusters:
@@ -155,7 +157,8 @@ def build_mesh(data: Mapping[str, Any]) -> Mesh:
     defaults = spec.get("defaults", {})
     services = tuple(_build_service(s, defaults, all_names) for s in spec.get("services", ()))
     return Mesh(name=data["metadata"]["name"], clusters=clusters, services=services,
-                cilium=_build_cilium(spec.get("cilium")), gitops=_build_gitops(spec.get("gitops")))
+                cilium=_build_cilium(spec.get("cilium")), gitops=_build_gitops(spec.get("gitops")),
+                create_namespaces=spec.get("namespaces", {}).get("create", True))
 
 
 def _build_gitops(gitops: Mapping[str, Any] | None) -> GitOps | None:

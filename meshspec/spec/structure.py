@@ -95,6 +95,14 @@ SCHEMA: dict[str, Any] = {
                         "Extra Cilium Helm values, merged under the ones meshspec generates.")},
                 },
             },
+            "namespaces": {
+                "type": "dict", **_about("The namespaces the Services use."),
+                "schema": {"create": {"type": "boolean", **_about(
+                    "true: render (and deploy with Pulumi) a Namespace in each cluster for every namespace its "
+                    "Services use; Pulumi never deletes one (retainOnDelete) and skips default, kube-system, "
+                    "kube-public and kube-node-lease, which always exist. false: the namespaces are the "
+                    "cluster's business.", default=True)}},
+            },
             "gitops": {
                 "type": "dict", **_about("GitOps objects `meshspec render` also writes, to DIR/_gitops/: an Argo CD "
                                          "ApplicationSet and/or one Flux Kustomization per cluster, each pointing "
@@ -252,14 +260,15 @@ def _value(value: Any, rules: dict, path: Path, report: Report) -> None:
     if value is None or (kind is not None and not _TYPES[kind](value)):
         report("wrong-type", path, f"'{field}' must be {_TYPE_WORDS.get(kind, kind)}, not {_describe(value)}.")
         return
+    if rules.get("empty") is False and isinstance(value, (str, list, dict)) and not value:
+        report("empty", path, f"'{field}' must not be empty.")
+        return  # as cerberus: an empty value is not checked against allowed values or a pattern
     if "allowed" in rules and value not in rules["allowed"]:
         allowed = ", ".join(str(v) for v in rules["allowed"])
         report("bad-value", path, f"'{field}' is {value!r}; allowed values are {allowed}.")
     if "regex" in rules and isinstance(value, str) and not re.fullmatch(rules["regex"], value):
         hint = rules.get("meta", {}).get("hint", f"a value matching {rules['regex']}")
         report("bad-value", path, f"'{field}' is {value!r}; write {hint}.")
-    if rules.get("empty") is False and isinstance(value, (str, list, dict)) and not value:
-        report("empty", path, f"'{field}' must not be empty.")
     if isinstance(value, dict):
         if "schema" in rules:
             _mapping(value, rules["schema"], path, report)

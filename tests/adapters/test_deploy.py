@@ -33,7 +33,7 @@ from pulumi.runtime.mocks import MockMonitor, MockResourceArgs
 
 from meshspec.artifacts.cilium_values import cluster_values
 from meshspec.cilium.helm import CILIUM_HELM_REPO
-from meshspec.adapters.deploy import MeshCA, ca_fingerprint, deploy, run
+from meshspec.adapters.deploy import MeshCA, adopt_options, ca_fingerprint, deploy, provider_keywords, run
 from meshspec.spec.model import Mesh, build_mesh
 from meshspec.artifacts.manifests import render_cluster
 from meshspec.cilium.annotations import SHARED
@@ -44,6 +44,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "deploy"
 EXAMPLE = ROOT / "examples" / "mesh.yaml"
 PROVIDER = "pulumi:providers:kubernetes"
 SERVICE = "kubernetes:core/v1:Service"
+NAMESPACE = "kubernetes:core/v1:Namespace"
 SECRET = "kubernetes:core/v1:Secret"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 PRIVATE_KEY = "tls:index/privateKey:PrivateKey"
@@ -97,10 +98,13 @@ class RecordingMonitor(MockMonitor):
         super().__init__(mocks)
         self.dependencies: dict[str, set[str]] = {}
         self.secret_outputs: dict[str, set[str]] = {}
+        self.retained: set[str] = set()  # retainOnDelete
 
     def RegisterResource(self, request):
         self.dependencies[request.name] = {urn_name(urn) for urn in request.dependencies}
         self.secret_outputs[request.name] = set(request.additionalSecretOutputs)
+        if request.retainOnDelete:
+            self.retained.add(request.name)
         return super().RegisterResource(request)
 
 
@@ -385,7 +389,41 @@ def test_order_is_ca_secret_then_release_then_services_on_each_cluster(mocks):
         on_cluster = [name for name in services if name.startswith(f"{cluster}/")]
         assert on_cluster
         for name in on_cluster:
-            assert dependencies[name] == {release}
+            namespace = name.split("/")[1]
+            assert dependencies[name] == {release} | ({f"{cluster}/{namespace}"} if namespace != "default" else set())
+
+
+# --- namespaces (issue 13, section 3) --------------------------------------------------------------
+
+def test_every_namespace_its_services_use_is_created_on_each_cluster_and_never_deleted(mocks):
+    execute(lambda: deploy(load_mesh(EXAMPLE)))
+    namespaces = mocks.of_type(NAMESPACE)
+    # default always exists: creating it would fail; kube-system and the others likewise.
+    assert sorted(namespaces) == ["cluster-a/monitoring", "cluster-a/shop", "cluster-b/monitoring",
+                                  "cluster-b/shop", "cluster-c/monitoring", "cluster-c/shop"]
+    for logical, namespace in namespaces.items():
+        cluster, name = logical.split("/")
+        assert provider_name(namespace.provider) == cluster
+        assert namespace.inputs["metadata"]["name"] == name  # explicit: the provider would auto-suffix it
+        assert logical in mocks.monitor.retained  # pulumi destroy must not delete a namespace and all in it
+
+
+def test_services_wait_for_their_namespace(mocks):
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["spec"].pop("cilium")
+    execute(lambda: deploy(build_mesh(data)))
+    dependencies = mocks.monitor.dependencies
+    assert dependencies["cluster-b/shop/inventory"] == {"cluster-b/shop"}
+    assert dependencies["cluster-b/monitoring/metrics"] == {"cluster-b/monitoring"}
+    assert dependencies["cluster-b/default/myapp-service"] == set()
+
+
+def test_namespaces_create_false_creates_none(mocks):
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["spec"]["namespaces"] = {"create": False}
+    execute(lambda: deploy(build_mesh(data)))
+    assert mocks.of_type(NAMESPACE) == {}
+    assert len(mocks.services()) == 11
 
 
 def test_a_configured_ca_is_the_ca_of_every_stack(mocks, project_dir):
@@ -439,7 +477,8 @@ def test_without_install_there_is_no_ca_and_no_release(mocks, mesh):
     execute(lambda: deploy(mesh, clusters=[first]))  # no CA needed, so a partial stack is fine
     assert mocks.of_type(SECRET) == mocks.of_type(RELEASE) == {}
     assert mocks.of_type(PRIVATE_KEY) == mocks.of_type(SELF_SIGNED_CERT) == {}
-    assert mocks.services() and all(mocks.monitor.dependencies[name] == set() for name in mocks.services())
+    namespaces = set(mocks.of_type(NAMESPACE))
+    assert mocks.services() and all(mocks.monitor.dependencies[name] <= namespaces for name in mocks.services())
 
 
 def test_render_dir_installs_no_cilium_and_says_so(mocks, caplog):
@@ -497,6 +536,74 @@ def test_run_honours_clusters_and_render_dir(mocks, project_dir):
     assert exports()["services"] == {
         "cluster-b": ["default/myapp-service", "shop/checkout", "shop/inventory", "monitoring/metrics"]}
     assert "cilium" not in exports()  # render mode installs no Cilium, so this partial stack needs no CA
+
+
+# --- adoption (issue 13, section 2) -----------------------------------------------------------------
+
+FIELDS_SPEC = "tests/adapters/fixtures/deploy/fields.yaml"  # no spec.cilium: nothing of Cilium's to adopt
+
+
+def test_adopt_sets_the_providers_upsert_and_force_options(mocks, project_dir):
+    set_config(spec=FIELDS_SPEC, adopt=True)
+    execute(run)
+    providers = mocks.providers()
+    assert sorted(providers) == ["east", "west"]
+    for provider in providers.values():
+        # pulumi-kubernetes >= 4.29 fails a Create on an existing object (AlreadyExists) without this option;
+        # an SDK before 4.29 has no such option, and its server-side apply Create upserts anyway.
+        if "upsert_existing_objects" in provider_keywords():
+            assert provider.inputs["upsertExistingObjects"] == "true"  # provider config arrives as strings
+        else:
+            assert "upsertExistingObjects" not in provider.inputs
+        if "enable_patch_force" in provider_keywords():  # not in the pinned 4.25 SDK
+            assert provider.inputs["enablePatchForce"] == "true"  # the spec's fields win SSA conflicts
+        else:
+            assert "enablePatchForce" not in provider.inputs
+
+
+def test_without_adopt_existing_objects_are_not_taken_over(mocks, project_dir):
+    set_config(spec=FIELDS_SPEC)
+    execute(run)
+    for provider in mocks.providers().values():
+        assert "upsertExistingObjects" not in provider.inputs and "enablePatchForce" not in provider.inputs
+
+
+def test_adopt_passes_only_what_the_installed_sdk_has():
+    # pulumi-kubernetes 4.25 (the pinned SDK and the engine's provider here) has neither option: its
+    # server-side apply Create upserts. A newer SDK gets both.
+    pinned = provider_keywords() - {"upsert_existing_objects", "enable_patch_force"}
+    assert adopt_options(True, pinned) == {}
+    assert adopt_options(True, pinned | {"upsert_existing_objects", "enable_patch_force"}) == {
+        "upsert_existing_objects": True, "enable_patch_force": True}
+    assert adopt_options(False) == {}
+
+
+def test_adopt_with_cilium_install_is_refused_before_anything_is_registered(mocks, project_dir):
+    set_config(spec="examples/mesh.yaml", adopt=True)  # install: true
+    with pytest.raises(pulumi.RunError) as err:
+        execute(run)
+    assert "cilium-ca Secret" in str(err.value) and "'cilium' Helm release" in str(err.value)
+    assert mocks.registered == []
+
+
+def test_a_malformed_adopt_is_refused(mocks, project_dir):
+    set_config(spec=FIELDS_SPEC, adopt="maybe")
+    with pytest.raises(pulumi.RunError, match="meshspec:adopt must be true or false"):
+        execute(run)
+
+
+def test_every_keyword_meshspec_passes_the_provider_is_in_the_installed_sdk():
+    """The dependency floor (pyproject.toml): pulumi-kubernetes 4.16 added cluster_identifier (PR #3068)."""
+    import re
+    text = (ROOT / "meshspec" / "adapters" / "deploy.py").read_text()
+    call = text[text.index("provider = k8s.Provider("):]
+    call = call[:call.index("\n        )")]
+    passed = set(re.findall(r"^\s+([a-z_]+)=", call, re.M)) | {"upsert_existing_objects", "enable_patch_force"}
+    assert {"context", "cluster_identifier", "render_yaml_to_directory"} <= passed
+    missing = passed - provider_keywords() - {"upsert_existing_objects", "enable_patch_force"}  # see adopt_options
+    assert not missing
+    floor = re.search(r'"pulumi-kubernetes>=([0-9.]+)', (ROOT / "pyproject.toml").read_text()).group(1)
+    assert tuple(map(int, floor.split("."))) >= (4, 16)
 
 
 def test_run_with_an_invalid_spec_fails_with_located_diagnostics(mocks, project_dir):

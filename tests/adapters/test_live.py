@@ -50,11 +50,22 @@ def test_one_list_per_kind_and_one_get_of_cilium_config(kube):
     result = observe([Target("cluster-a", "kind-a")])["cluster-a"]
     assert isinstance(result, Observed)
     assert sorted(api.requests()) == [
+        ("GET", "/api/v1/namespaces/kube-system"),  # one GET per namespace of the spec: is it there?
         ("GET", "/api/v1/namespaces/kube-system/configmaps/cilium-config"),
+        ("GET", "/api/v1/namespaces/shop"),
         ("GET", "/api/v1/services"),
         ("GET", "/apis/discovery.k8s.io/v1/endpointslices"),
     ]
     assert not any("secrets" in path for _, path in api.requests())
+    assert result.namespace_names == {"kube-system", "shop"}
+
+
+def test_a_namespace_the_cluster_lacks_is_read_as_absent_and_a_forbidden_read_as_unknown(kube):
+    kube.cluster("cluster-a", namespaces=["kube-system"])
+    kube.cluster("cluster-b", namespaces=[]).react("get /api/v1/namespaces/kube-system", forbidden("namespaces"))
+    results = observe([Target("cluster-a", "kind-a"), Target("cluster-b", "kind-b")])
+    assert results["cluster-a"].namespace_names == {"kube-system"}
+    assert results["cluster-b"].namespace_names is None
 
 
 def test_observed_objects_are_the_kept_services_and_their_slices_without_managed_fields(kube):
@@ -102,7 +113,8 @@ def test_namespace_scoped_rbac_lists_each_namespace_of_interest(kube):
         "/api/v1/services", "/api/v1/namespaces/kube-system/services", "/api/v1/namespaces/shop/services",
         "/apis/discovery.k8s.io/v1/endpointslices", "/apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices",
         "/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices",
-        "/api/v1/namespaces/kube-system/configmaps/cilium-config"]
+        "/api/v1/namespaces/kube-system/configmaps/cilium-config",
+        "/api/v1/namespaces/kube-system", "/api/v1/namespaces/shop"]
 
 
 def test_services_not_listable_at_all_make_the_cluster_unreachable(kube):

@@ -133,9 +133,10 @@ def test_losing_every_backend_is_reported_once():
 
 def test_removed_service():
     report = diff("remove-service")
+    # Its namespace is no longer used there, so no longer rendered (Argo CD and Flux do not prune it).
     assert [(o.cluster, o.file, o.change) for o in report.objects] == [
-        ("cluster-c", "service.monitoring.metrics.yaml", "removed")]
-    assert report.objects[0].diff.startswith("--- a/cluster-c/service.monitoring.metrics.yaml\n+++ /dev/null\n")
+        ("cluster-c", "namespace.monitoring.yaml", "removed"), ("cluster-c", "service.monitoring.metrics.yaml", "removed")]
+    assert report.objects[1].diff.startswith("--- a/cluster-c/service.monitoring.metrics.yaml\n+++ /dev/null\n")
     [risk] = report.risks
     assert (risk.service, risk.clusters) == ("monitoring/metrics", ("cluster-c",))
     [row] = report.traffic[0].clients

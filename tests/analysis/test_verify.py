@@ -284,8 +284,8 @@ def test_cli_healthy_mesh_exits_0_with_the_routing_table(kube, capsys):
     assert err == "verify: 3 clusters checked, 0 problems, 0 unreachable\n"  # no progress: not a terminal
     for api in servers.values():  # one LIST per kind and the ConfigMap, nothing else, nothing written
         assert sorted(path for _, path in api.requests()) == [
-            "/api/v1/namespaces/kube-system/configmaps/cilium-config", "/api/v1/services",
-            "/apis/discovery.k8s.io/v1/endpointslices"]
+            "/api/v1/namespaces/kube-system", "/api/v1/namespaces/kube-system/configmaps/cilium-config",
+            "/api/v1/namespaces/shop", "/api/v1/services", "/apis/discovery.k8s.io/v1/endpointslices"]
         assert {method for method, _ in api.requests()} == {"GET"}
 
 
@@ -318,6 +318,17 @@ def test_cli_reports_every_problem_per_cluster_in_json(kube, capsys):
     observers = result["routing"]["services"][0]["observers"]
     assert observers["cluster-c"] == {"exists": False}
     assert observers["cluster-a"]["global"] is False
+
+
+def test_cli_reports_a_missing_namespace(kube, capsys):
+    a, b, c = (copy.deepcopy(load_live(name)) for name in CLUSTERS)
+    c = [o for o in c if o["metadata"].get("namespace") != "shop"]  # a fresh cluster: no shop, nothing in it
+    for name, objects in zip(CLUSTERS, (a, b, c)):
+        kube.cluster(name, objects, namespaces=None if name != "cluster-c" else ["default", "kube-system"])
+    assert run(SPEC, "--format", "json") == 1
+    problems = json.loads(capsys.readouterr().out)["problems"]
+    assert [(p["cluster"], p["kind"], p["namespace"], p["expected"]) for p in problems
+            if p["kind"] == "missing-namespace"] == [("cluster-c", "missing-namespace", "shop", "Namespace")]
 
 
 def test_cli_unreachable_cluster_exits_4_and_the_others_are_reported(kube, capsys):

@@ -31,12 +31,33 @@ def test_layout_is_one_folder_per_cluster_with_a_kustomization(example_mesh, tmp
     write_tree(render_files(example_mesh), str(tmp_path))
     assert sorted(os.listdir(tmp_path)) == ["cluster-a", "cluster-b", "cluster-c"]
     assert sorted(os.listdir(tmp_path / "cluster-b")) == [
-        "cilium-values.yaml", "kustomization.yaml", "service.default.myapp-service.yaml", "service.monitoring.metrics.yaml",
+        "cilium-values.yaml", "kustomization.yaml", "namespace.monitoring.yaml", "namespace.shop.yaml",
+        "service.default.myapp-service.yaml", "service.monitoring.metrics.yaml",
         "service.shop.checkout.yaml", "service.shop.inventory.yaml"]
     kustomization = yaml.safe_load((tmp_path / "cluster-a" / "kustomization.yaml").read_text())
     assert kustomization == {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-                             "resources": ["service.default.myapp-service.yaml", "service.monitoring.metrics.yaml",
+                             "resources": ["namespace.monitoring.yaml", "namespace.shop.yaml",
+                                           "service.default.myapp-service.yaml", "service.monitoring.metrics.yaml",
                                            "service.shop.checkout.yaml"]}
+
+
+def test_a_namespace_per_used_namespace_but_default_and_never_pruned(example_mesh, tmp_path):
+    write_tree(render_files(example_mesh), str(tmp_path))
+    namespace = yaml.safe_load((tmp_path / "cluster-a" / "namespace.shop.yaml").read_text())
+    assert namespace == {"apiVersion": "v1", "kind": "Namespace", "metadata": {
+        "name": "shop", "labels": {"app.kubernetes.io/managed-by": "meshspec"},
+        # Deleting a Namespace deletes all in it: neither GitOps tool may prune it.
+        "annotations": {"argocd.argoproj.io/sync-options": "Prune=false",
+                        "kustomize.toolkit.fluxcd.io/prune": "disabled"}}}
+    assert not (tmp_path / "cluster-a" / "namespace.default.yaml").exists()  # always there
+
+
+def test_namespaces_create_false_renders_none(spec_file, tmp_path):
+    text = open("examples/mesh.yaml").read().replace("spec:\n", "spec:\n  namespaces: {create: false}\n", 1)
+    mesh, diagnostics = check_file(spec_file(text))
+    assert mesh is not None and not [d for d in diagnostics if d.severity == "error"]
+    write_tree(render_files(mesh), str(tmp_path))
+    assert not [name for name in os.listdir(tmp_path / "cluster-a") if name.startswith("namespace.")]
 
 
 def test_rendering_twice_is_byte_identical(example_mesh, tmp_path):
@@ -77,7 +98,8 @@ def test_stale_files_are_removed_and_foreign_files_kept(example_mesh, spec_file,
     assert sorted(os.listdir(out)) == ["README.md", "cluster-a", "cluster-b", "cluster-c", "cluster-x"]
     assert os.listdir(out / "cluster-a") == ["my-notes.yaml"]  # ours removed, the user's kept
     assert not (out / "old-cluster").exists()  # only our file was in it
-    assert counts["removed"] == 6  # cluster-a's 3 Services, kustomization and Cilium values; old-cluster's file
+    # cluster-a's 3 Services, 2 Namespaces, kustomization and Cilium values; old-cluster's file
+    assert counts["removed"] == 8
 
 
 def test_removed_service_disappears_from_folder_and_kustomization(example_mesh, spec_file, tmp_path):

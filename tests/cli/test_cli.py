@@ -130,7 +130,7 @@ def test_render_check_passes_on_an_up_to_date_render_and_lists_each_stale_file(t
     assert f"new      {out}/cluster-a/kustomization.yaml" in missing.stdout.splitlines()
     assert meshspec("render", "examples/mesh.yaml", "-o", out).returncode == 0
     fresh = meshspec("render", "examples/mesh.yaml", "-o", out, "--check")
-    assert fresh.returncode == 0 and fresh.stdout == f"{out}/ is up to date: 17 files are what `meshspec render` writes\n"
+    assert fresh.returncode == 0 and fresh.stdout == f"{out}/ is up to date: 23 files are what `meshspec render` writes\n"
     with open(os.path.join(out, "cluster-a", "service.shop.checkout.yaml"), "a") as fh:
         fh.write("# edited\n")
     os.remove(os.path.join(out, "cluster-b", "service.shop.inventory.yaml"))

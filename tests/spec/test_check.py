@@ -134,6 +134,19 @@ def test_duplicate_cluster_id(check):
     assert "already used by cluster 'cluster-a'" in d.message
 
 
+def test_two_clusters_with_one_context_is_an_error(check):
+    _, diagnostics = check(VALID_SPEC.replace("id: 1", "id: 1\n      context: kind-x")
+                           .replace("id: 2", "id: 2\n      context: kind-x"))
+    [d] = diagnostics
+    assert (d.code, d.severity, d.line, d.column) == ("duplicate-context", "error", 12, 16)
+    assert "cluster 'cluster-b' reaches kubeconfig context 'kind-x', as cluster 'cluster-a' does" in d.message
+
+
+def test_a_context_equal_to_another_clusters_default_context_is_an_error(check):
+    _, diagnostics = check(VALID_SPEC.replace("id: 2", "id: 2\n      context: cluster-a"))
+    assert [d.code for d in diagnostics] == ["duplicate-context"]
+
+
 @pytest.mark.parametrize("a, b", [
     ("10.0.0.0/16", "10.0.128.0/17"),
     ("10.0.0.0/8", "10.200.0.0/16"),

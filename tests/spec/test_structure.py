@@ -49,6 +49,14 @@ def test_agrees_with_cerberus(doc):
     assert our_verdict(doc) == cerberus_verdict(doc)
 
 
+def test_an_empty_value_is_not_also_a_pattern_mismatch():
+    """cerberus stops at 'empty'; so does meshspec (found by the comparison above on gitops.path: '')."""
+    doc = {"apiVersion": "meshspec/v1alpha1", "kind": "Mesh", "metadata": {"name": "x"},
+           "spec": {"clusters": [{"name": "a", "id": 1}], "gitops": {"path": ""}}}
+    assert ("empty", ("spec", "gitops", "path")) in our_verdict(doc)
+    assert our_verdict(doc) == cerberus_verdict(doc)
+
+
 def test_thousands_of_wrong_items_take_milliseconds():
     doc = {"apiVersion": "meshspec/v1alpha1", "kind": "Mesh", "metadata": {"name": "x"},
            "spec": {"clusters": [{"name": "a", "id": "x"}] * 3000, "services": list(range(3000))}}

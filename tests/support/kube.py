@@ -77,9 +77,10 @@ class Harness:
         return self.run(inside())
 
     def cluster(self, name: str, objects: list[dict] | None = None, context: str | None = None,
-                exec_token: str | None = None) -> ApiServer:
+                exec_token: str | None = None, namespaces: list[str] | None = None) -> ApiServer:
         """Start a server holding `objects` (default: the fixture's healthy ones), reachable through
-        kubeconfig context `context` (default kind-<last letter>, as in the fixture spec)."""
+        kubeconfig context `context` (default kind-<last letter>, as in the fixture spec), and the
+        Namespaces `namespaces` (default: default, kube-system and every namespace of the objects)."""
         async def start() -> ApiServer:
             handler = kmock.KubernetesEmulator()
             await handler.__aenter__()
@@ -90,6 +91,13 @@ class Harness:
             for obj in load_live(name) if objects is None else objects:
                 meta = obj["metadata"]
                 handler.objects[RESOURCES[obj["kind"]], meta.get("namespace"), meta["name"]] = obj
+            names = namespaces if namespaces is not None else sorted(
+                {"default", "kube-system"} | {o["metadata"]["namespace"] for o in handler.objects.values()
+                                              if o["metadata"].get("namespace")})
+            # The emulator parses /api/v1/namespaces/NAME as a namespace, not a Namespace: fixed answers.
+            for ns in names:
+                handler[f"get /api/v1/namespaces/{ns}"] << {"apiVersion": "v1", "kind": "Namespace",
+                                                            "metadata": {"name": ns}}
             return ApiServer(self, handler, server)
 
         api = self.run(start())

@@ -19,9 +19,19 @@ def check_clusters(c: Checker, clusters: list[tuple[int, dict]], max_id: int) ->
     """Cilium's Cluster Mesh rules for names, IDs and pod CIDRs; returns the cluster names."""
     names: dict[str, int] = {}
     ids: dict[int, int] = {}
+    contexts: dict[str, int] = {}
     for i, cluster in clusters:
         at = ("spec", "clusters", i)
         name = cluster.get("name")
+        context = cluster.get("context", name)  # build_mesh's default
+        if isinstance(context, str) and isinstance(name, str):
+            if context in contexts and clusters_name(clusters, contexts[context]) != name:
+                where = ("context",) if "context" in cluster else ("name",)
+                c.report("duplicate-context", at + where, f"cluster {name!r} reaches kubeconfig context {context!r}, "
+                         f"as cluster {clusters_name(clusters, contexts[context])!r} does (line "
+                         f"{c.line_of(('spec', 'clusters', contexts[context]))}): both would be applied to one "
+                         "cluster.")
+            contexts.setdefault(context, i)
         if isinstance(name, str):
             _check_cluster_name(c, at + ("name",), name)
             if name in names:
