@@ -33,6 +33,8 @@ _start_seconds: float | None = None
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "e2e: end-to-end test against real control planes (tools/e2e/build_controlplane.py)")
+    config.addinivalue_line(
+        "markers", "slow: an e2e test that takes minutes (20 namespaces x 500 Services); deselect with -m 'not slow'")
 
 
 def _is_e2e(item) -> bool:
@@ -65,6 +67,18 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.write_line(f"{_skip_reason} ({_skipped} e2e tests skipped)")
     if _start_seconds is not None:
         terminalreporter.write_line(f"e2e: 3 control planes started in {_start_seconds:.1f}s")
+    for line in _report_lines():
+        terminalreporter.write_line(line)
+
+
+def _report_lines() -> list[str]:
+    """What e2e tests left for the summary (the Service corpus table, the large verify's numbers)."""
+    lines = []
+    for name in ("tests.e2e.test_service_validation", "e2e.test_service_validation",
+                 "tests.e2e.test_large", "e2e.test_large"):
+        module = sys.modules.get(name)
+        lines += getattr(module, "TABLE", [])
+    return lines
 
 
 @pytest.fixture(scope="session")
