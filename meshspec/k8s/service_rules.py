@@ -28,7 +28,6 @@ IP_FAMILY_POLICIES = ("SingleStack", "PreferDualStack", "RequireDualStack")  # s
 TRAFFIC_POLICIES = ("Cluster", "Local")  # validExternalTrafficPolicies, supportedServiceInternalTrafficPolicy
 TRAFFIC_DISTRIBUTIONS = ("PreferClose", "PreferSameZone", "PreferSameNode")  # 1.34: PreferSame* on by default
 MAX_CLIENT_IP_TIMEOUT = 86400  # core.MaxClientIPServiceAffinitySeconds
-KUBELET_PORT = 10250  # ports.KubeletPort: a LoadBalancer may not expose it
 # IsValidPortName (k8s.io/apimachinery/pkg/util/validation): an IANA service name, for targetPort names.
 IANA_SVC_NAME = re.compile(r"^(?=.{1,15}$)(?=.*[a-z])[a-z0-9]([a-z0-9]|-(?!-))*[a-z0-9]?$")
 
@@ -123,8 +122,8 @@ def _ports(spec: dict, ports: list, kind: str) -> Iterator[Finding]:
                 yield at + ("nodePort",), f"nodePort {node_port}/{protocol} is already used by ports[{node_ports[key]}]", \
                     False
             node_ports.setdefault(key, i)
-        if kind == "LoadBalancer" and number == KUBELET_PORT:
-            yield at + ("port",), f"a LoadBalancer may not expose port {KUBELET_PORT}: the kubelet uses it", False
+        # No kubelet-port (10250) rule: validation.go (v1.36) has none, and kube-apiserver v1.36.3 accepts a
+        # LoadBalancer on 10250 (tests/e2e/test_service_validation.py).
 
 
 def _target_port(port: dict, at: tuple) -> Iterator[Finding]:
@@ -160,9 +159,8 @@ def _session_affinity(spec: dict) -> Iterator[Finding]:
         hint = difflib.get_close_matches(affinity, SESSION_AFFINITIES, n=1, cutoff=0.4)
         yield ("spec", "sessionAffinity"), (f"sessionAffinity {affinity!r} is not supported; use None or ClientIP"
                                             + (f" (did you mean {hint[0]!r}?)" if hint else "")), False
-    elif affinity == "None" and config is not None:
-        yield ("spec", "sessionAffinityConfig"), "sessionAffinityConfig must not be set when sessionAffinity is None", \
-            False
+    # With sessionAffinity None, SetDefaults_Service (pkg/apis/core/v1/defaults.go) drops any
+    # sessionAffinityConfig before validation runs, so the API server accepts it.
     elif affinity == "ClientIP" and isinstance(config, dict):  # validateClientIPAffinityConfig
         timeout = _int((config.get("clientIP") or {}).get("timeoutSeconds")) \
             if isinstance(config.get("clientIP"), dict) else None

@@ -1,6 +1,7 @@
-"""`meshspec render` output applied to real kube-apiservers.
+"""`meshspec render` output applied to real kube-apiservers, for the example mesh and for a mesh with
+Services in three namespaces (fixtures/three-namespaces.yaml).
 
-The example mesh's clusters (cluster-a/b/c) are reached through the contexts
+The meshes' clusters (cluster-a/b/c) are reached through the contexts
 examples/mesh.yaml names (kind-cluster-a, ...), which the harness's kubeconfig
 carries as aliases of each cluster's admin context.
 """
@@ -8,37 +9,39 @@ carries as aliases of each cluster's admin context.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
+
+try:
+    from tests.support import e2e
+except ImportError:  # as in conftest.py: tests/ is on sys.path
+    from support import e2e
 
 pytestmark = pytest.mark.e2e
 
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLE = REPO / "examples" / "mesh.yaml"
+SPECS = {"example": e2e.EXAMPLE, "three-namespaces": Path(__file__).resolve().parent / "fixtures" / "three-namespaces.yaml"}
+rendered_objects = e2e.rendered_objects
 
 
-def meshspec_cli() -> list[str]:
-    exe = Path(sys.executable).parent / "meshspec"
-    return [str(exe)] if exe.is_file() else [sys.executable, "-m", "meshspec"]
-
-
-@pytest.fixture(scope="module")
-def example_clusters():
-    spec = yaml.safe_load(EXAMPLE.read_text())
-    return {c["name"]: c["context"] for c in spec["spec"]["clusters"]}
+@pytest.fixture(scope="module", params=list(SPECS))
+def spec(request):
+    return SPECS[request.param]
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory, mesh, example_clusters):
-    """Render the example once; create the namespaces its objects live in."""
+def example_clusters(spec):
+    return e2e.spec_clusters(spec)
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory, mesh, spec, example_clusters):
+    """Render the spec once; remove what another spec left; create the namespaces its objects live in."""
     out = tmp_path_factory.mktemp("rendered")
-    r = subprocess.run([*meshspec_cli(), "render", str(EXAMPLE), "-o", str(out)],
-                       capture_output=True, text=True, cwd=REPO)
-    assert r.returncode == 0, r.stderr
+    e2e.render(spec, out)
+    for cluster in example_clusters:
+        mesh.kubectl(cluster, "delete", "services", "-A", "-l", "app.kubernetes.io/managed-by=meshspec",
+                     "--wait=false", timeout=e2e.CLI_TIMEOUT)
     assert sorted(example_clusters) == sorted(p.name for p in out.iterdir() if p.is_dir())
     for cluster, context in example_clusters.items():
         objects = rendered_objects(out / cluster)
@@ -48,15 +51,6 @@ def rendered(tmp_path_factory, mesh, example_clusters):
                                  for n in namespaces)
         mesh.kubectl(cluster, "apply", "--server-side", "-f", "-", context=context, input=ns_docs)
     return out
-
-
-def rendered_objects(cluster_dir: Path) -> list[dict]:
-    """The objects kustomization.yaml lists (cilium-values.yaml is Helm values, not an object)."""
-    kustomization = yaml.safe_load((cluster_dir / "kustomization.yaml").read_text())
-    objects = []
-    for name in kustomization["resources"]:
-        objects += [d for d in yaml.safe_load_all((cluster_dir / name).read_text()) if d]
-    return objects
 
 
 def ref(o: dict) -> str:
