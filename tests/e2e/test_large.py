@@ -77,7 +77,7 @@ def test_verify_at_20_namespaces_x_500_services(mesh, tmp_path):
     render_s = time.monotonic() - t0
 
     def load(cluster):
-        services = e2e.rendered_objects(rendered / cluster)
+        services = e2e.rendered_services(rendered / cluster)
         assert len(services) == NAMESPACES * SERVICES
         slices = [e2e.endpoint_slice(s, f"10.{mesh[cluster].cluster_id}.{1 + i // 250}.{1 + i % 250}")
                   for i, s in enumerate(services)]

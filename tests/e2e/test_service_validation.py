@@ -75,8 +75,10 @@ def test_three_namespace_render_passes_server_dry_run(mesh, tmp_path):
     rendered = e2e.render(THREE_NAMESPACES, tmp_path / "rendered")
     for cluster, context in e2e.spec_clusters(THREE_NAMESPACES).items():
         objects = e2e.rendered_objects(rendered / cluster)
-        e2e.create_namespaces(mesh, cluster, (o["metadata"]["namespace"] for o in objects), context)
-        assert {o["metadata"]["namespace"] for o in objects} >= {"frontend", "backend"}
+        services = e2e.rendered_services(rendered / cluster)
+        e2e.create_namespaces(mesh, cluster, (o["metadata"]["namespace"] for o in services), context)
+        assert {o["metadata"]["namespace"] for o in services} >= {"frontend", "backend"}
+        assert {o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"} >= {"frontend", "backend"}
         for o in objects:
             r = mesh.kubectl(cluster, "apply", "--server-side", "--dry-run=server", "-f", "-", context=context,
                              input=json.dumps(o), check=False)

@@ -79,7 +79,7 @@ def reset(mesh, spec: Path, rendered: Path) -> None:
     for cluster in contexts:
         cp = mesh[cluster]
         docs = [e2e.clustermesh_apiserver()]
-        for i, svc in enumerate(e2e.rendered_objects(rendered / cluster)):
+        for i, svc in enumerate(e2e.rendered_services(rendered / cluster)):
             key = (svc["metadata"]["namespace"], svc["metadata"]["name"])
             if cluster in backends[key]:
                 docs.append(e2e.endpoint_slice(svc, pod_ip(cp.cluster_id, i)))

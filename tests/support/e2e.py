@@ -62,6 +62,11 @@ def rendered_objects(cluster_dir: Path) -> list[dict]:
     return objects
 
 
+def rendered_services(cluster_dir: Path) -> list[dict]:
+    """The Services among them (render also writes the Namespaces they live in)."""
+    return [o for o in rendered_objects(cluster_dir) if o["kind"] == "Service"]
+
+
 def stream(objects) -> str:
     """A YAML stream (JSON documents are YAML documents)."""
     return "\n---\n".join(json.dumps(o) for o in objects) + "\n"
@@ -76,7 +81,7 @@ def create_namespaces(mesh, cluster: str, names, context: str | None = None) -> 
 def apply_render(mesh, rendered: Path, contexts: dict[str, str]) -> None:
     """Namespaces first, then `kubectl apply --server-side -k <rendered>/<cluster>` in each cluster."""
     for cluster, context in contexts.items():
-        objects = rendered_objects(rendered / cluster)
+        objects = rendered_services(rendered / cluster)
         create_namespaces(mesh, cluster, (o["metadata"]["namespace"] for o in objects
                                           if o["metadata"].get("namespace")), context)
         mesh.kubectl(cluster, "apply", "--server-side", "-k", str(rendered / cluster), context=context,
