@@ -28,10 +28,12 @@ def selected(state: State, namespaces: Collection[str] = (), global_only: bool =
             if (not namespaces or key[0] in namespaces) and (not global_only or is_global_anywhere(copies))]
 
 
-def routed(services: Selected, observers: Sequence[str], version: CiliumVersion) -> Iterator[RoutedService]:
-    """Each Service routed when it is asked for, so a caller that prints as it goes holds one at a time."""
+def routed(services: Selected, observers: Sequence[str], version: CiliumVersion,
+           left_out: bool = False) -> Iterator[RoutedService]:
+    """Each Service routed when it is asked for, so a caller that prints as it goes holds one at a time;
+    with `left_out`, every view also says which endpoints it does not reach, and why."""
     for (ns, name), copies in services:
-        yield ns, name, route_service(copies, observers, version)
+        yield ns, name, route_service(copies, observers, version, left_out)
 
 
 def is_global_anywhere(copies: Mapping[str, ClusterService]) -> bool:

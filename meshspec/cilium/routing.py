@@ -18,7 +18,7 @@ meshspec computes Cilium's behaviour.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from .annotations import ServiceFlags, read_flags
@@ -209,6 +209,8 @@ class ObserverView:
     flags: ServiceFlags | None = None
     frontends: Mapping[str, Route] = field(default_factory=dict)  # "80/TCP" -> Route
     notes: tuple[str, ...] = ()
+    # Only when asked for (route_service(..., left_out=True)): per frontend, every endpoint it does not reach.
+    left_out: Mapping[str, tuple["LeftOut", ...]] = field(default_factory=dict)
 
 
 def frontend_key(port: Port) -> str:
@@ -347,11 +349,93 @@ class ServiceRouting:
 
 
 def route_service(copies: Mapping[str, ClusterService], clusters: Sequence[str],
-                  version: CiliumVersion) -> dict[str, ObserverView]:
+                  version: CiliumVersion, left_out: bool = False) -> dict[str, ObserverView]:
     """For every cluster in `clusters`, what its clients get from this Service. `copies` holds the
-    clusters where the Service exists."""
+    clusters where the Service exists. With `left_out`, each view also lists, per frontend, every endpoint
+    new connections do not reach and why (simulate --left-out; it costs a pass over every endpoint)."""
     routing = ServiceRouting(copies, version)
-    return {observer: routing.view(observer) for observer in clusters}
+    views = {observer: routing.view(observer) for observer in clusters}
+    if left_out:
+        views = {observer: replace(view, left_out=explain_left_out(routing, observer, view)) if view.exists else view
+                 for observer, view in views.items()}
+    return views
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """An endpoint that a frontend's new connections do not reach, and the rule that leaves it out."""
+
+    endpoint: str  # as Backend.endpoint: "address:port"
+    cluster: str
+    reason: str
+
+
+def explain_left_out(routing: ServiceRouting, observer: str, view: ObserverView) -> dict[str, tuple[LeftOut, ...]]:
+    """Per frontend of `view`, every endpoint of every cluster's copy that the route does not select, with
+    the first rule of view()/decide() that excludes it, in the order they apply (sections 2 and 3). An
+    endpoint whose slice port belongs to another frontend of the Service is that frontend's, not left out."""
+    service = routing.copies[observer]
+    result = {}
+    for port in () if service.headless else service.ports:
+        key = frontend_key(port)
+        route = view.frontends[key]
+        chosen = {(b.cluster, b.address, b.port) for b in route.backends}
+        local_ips = {b.address for b in route.local}
+        found = []
+        for cluster, copy in routing.copies.items():
+            for s in copy.slices:
+                for ep in s.endpoints:
+                    for p in s.ports:
+                        if (cluster, ep.address, p.port) in chosen:
+                            continue
+                        b = Backend(cluster, ep.address, p.port, p.protocol, p.name, s.address_type, ep.ready)
+                        reason = _why_left_out(routing, observer, view, route, port, b, ep, local_ips)
+                        if reason:
+                            found.append(LeftOut(b.endpoint, cluster, reason))
+        result[key] = tuple(sorted(set(found), key=lambda lo: (lo.endpoint, lo.cluster)))
+    return result
+
+
+def _why_left_out(routing: ServiceRouting, observer: str, view: ObserverView, route: Route, port: Port,
+                  b: Backend, ep: Endpoint, local_ips: set[str]) -> str | None:
+    service, flags, version = routing.copies[observer], view.flags, routing.version
+    local = b.cluster == observer
+    if not local:
+        if not flags.is_global:
+            return f"the Service in {observer} is not global, so it uses only its own endpoints"
+        theirs = routing.flags[b.cluster]
+        if not theirs.is_global:
+            return f"the Service in {b.cluster} is not global, so {b.cluster} exports nothing"
+        if not theirs.shared:
+            return f"{b.cluster} does not share its endpoints (service.cilium.io/shared: false)"
+    if b.family == "FQDN":
+        return "an FQDN endpoint: Cilium load-balances IP endpoints only"
+    if not matches(port, b, service.families, version):
+        if any(matches(other, b, service.families, version) for other in service.ports if other != port):
+            return None  # another frontend's backend
+        if b.family not in service.families:
+            return f"an {b.family} endpoint; the Service in {observer} is {'/'.join(service.families)}"
+        return (f"its port {b.port_name or '(unnamed)'}/{b.protocol} matches no port of the Service in {observer} "
+                "(Cilium pairs them by name)")
+    if local:
+        if not (ep.ready or (ep.serving and ep.terminating)):
+            return "not ready"
+        if not route.use_local:
+            return "affinity remote: local endpoints are used only while no remote one is healthy"
+        if route.active_only and not b.active:
+            return "terminating: it keeps its connections, new ones go to ready endpoints"
+        return None
+    if not (ep.ready or ep.serving):
+        return f"not ready in {b.cluster}, so not exported"
+    if b.address in local_ips:
+        return "the same IP as an endpoint of the local cluster, which wins"
+    if not route.use_remote:
+        if flags.unmatched_affinity is not None and version.invalid_affinity_drops_remote:
+            return (f"affinity {flags.unmatched_affinity!r} on Cilium {version} drops every remote endpoint "
+                    "(cilium#46623)")
+        if flags.affinity == "local":
+            return "affinity local: remote endpoints are used only while no local one is ready"
+    return None
 
 
 def _order(b: Backend) -> tuple[str, str]:

@@ -144,8 +144,14 @@ def observer_json(view: ObserverView) -> dict[str, Any]:
         return {"exists": False}
     flags = view.flags
     return {"exists": True, "global": flags.is_global, "shared": flags.shared, "affinity": flags.affinity,
-            "frontends": {key: {"backends": [b.endpoint for b in route.backends]}  # sorted by endpoint
-                          for key, route in view.frontends.items()}}
+            "frontends": {key: _frontend_json(route, view.left_out.get(key)) for key, route in view.frontends.items()}}
+
+
+def _frontend_json(route, left_out) -> dict[str, Any]:
+    out: dict[str, Any] = {"backends": [b.endpoint for b in route.backends]}  # sorted by endpoint
+    if left_out is not None:  # simulate --left-out
+        out["left_out"] = [{"endpoint": lo.endpoint, "cluster": lo.cluster, "reason": lo.reason} for lo in left_out]
+    return out
 
 
 def simulate_json(version: str, routes: Iterable[tuple[str, str, Mapping[str, ObserverView]]]) -> str:
@@ -191,6 +197,8 @@ def simulate_text_chunks(version: str, routes: Iterable[tuple[str, str, Mapping[
             for key, route in view.frontends.items():
                 shown = ", ".join(f"{b.endpoint} ({b.cluster})" for b in route.backends) or NONE
                 lines.append(" " * (width + 4) + f"{key} -> {shown}")
+                lines += [" " * (width + 6) + f"left out: {lo.endpoint} ({lo.cluster}): {lo.reason}"
+                          for lo in view.left_out.get(key, ())]
             for note in view.notes:
                 lines.append(" " * (width + 4) + f"note: {note}")
         yield "\n\n" + "\n".join(lines)

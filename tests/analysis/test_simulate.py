@@ -165,3 +165,21 @@ def test_a_filter_that_matches_nothing_says_so(capsys, dump_with_system_services
     out = capsys.readouterr()
     assert out.out == "Cilium 1.20\n"
     assert out.err.strip() == f"{dump_with_system_services}: no Service matches --namespace payments; found 3 Services"
+
+
+def test_left_out_lists_every_unreached_endpoint_with_its_reason(capsys):
+    from meshspec.cli import main
+
+    assert main(["simulate", "examples/state", "--left-out", "--observer", "cluster-b"]) == 0
+    text = capsys.readouterr().out
+    assert ("left out: 10.1.0.11:80 (cluster-a): cluster-a does not share its endpoints "
+            "(service.cilium.io/shared: false)") in text
+    assert main(["simulate", "examples/state", "--left-out", "--format", "json"]) == 0
+    import json
+
+    services = {(s["namespace"], s["name"]): s for s in json.loads(capsys.readouterr().out)["services"]}
+    left = services[("shop", "checkout")]["observers"]["cluster-b"]["frontends"]["80/TCP"]["left_out"]
+    assert {"endpoint": "10.3.1.21:8080", "cluster": "cluster-c",
+            "reason": "affinity local: remote endpoints are used only while no local one is ready"} in left
+    assert main(["simulate", "examples/state", "--format", "json"]) == 0
+    assert "left_out" not in capsys.readouterr().out  # off by default: the output is unchanged

@@ -19,6 +19,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="show only the Services in namespace NS; repeatable")
     parser.add_argument("--global-only", action="store_true",
                         help="show only global Services (service.cilium.io/global in at least one cluster)")
+    parser.add_argument("--left-out", action="store_true",
+                        help="also list, per frontend, every endpoint new connections do not reach, with the reason "
+                        "(not ready, terminating, not shared, port name mismatch, affinity, duplicate IP, ...)")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
 
 
@@ -48,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     observers = [args.observer] if args.observer else list(state.clusters)
     chunks = simulate_json_chunks if args.format == "json" else simulate_text_chunks
     # Printed as each Service is routed: at 100 clusters the whole output is 336 MB.
-    for chunk in chunks(str(version), routed(services, observers, version)):
+    for chunk in chunks(str(version), routed(services, observers, version, args.left_out)):
         sys.stdout.write(chunk)
     return EXIT_OK
 
