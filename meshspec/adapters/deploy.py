@@ -116,7 +116,9 @@ def deploy(mesh: Mesh, clusters: Sequence[str] | None = None, render_dir: str | 
     for cluster in selected:
         provider = k8s.Provider(
             cluster.name,
-            context=cluster.context,
+            # The provider refuses `context` next to `renderYamlToDirectory` ("\"context\" arg is not
+            # compatible with \"renderYamlToDirectory\" arg"), and rendering reaches no cluster anyway.
+            context=None if render_dir else cluster.context,
             # Only a change of this replaces the provider (and every Service on it), so a
             # rotated or edited kubeconfig does not.
             cluster_identifier=cluster.name,

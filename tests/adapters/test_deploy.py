@@ -273,6 +273,16 @@ def test_render_dir_is_per_cluster(mocks):
         assert provider.inputs["renderYamlToDirectory"] == os.path.join("out/pulumi", name)
 
 
+def test_a_rendering_provider_gets_no_context(mocks):
+    # pulumi-kubernetes' CheckConfig refuses context, cluster or kubeconfig next to renderYamlToDirectory:
+    # '"context" arg is not compatible with "renderYamlToDirectory" arg' (4.25.0, tests/e2e/test_pulumi.py).
+    execute(lambda: deploy(load_mesh(EXAMPLE), render_dir="out/pulumi"))
+    providers = mocks.providers()
+    assert sorted(providers) == CLUSTERS
+    for provider in providers.values():
+        assert not {"context", "cluster", "kubeconfig"} & set(provider.inputs), provider.inputs
+
+
 def test_unknown_cluster_fails_before_registering_anything(mocks):
     with pytest.raises(pulumi.RunError) as err:
         execute(lambda: deploy(load_mesh(EXAMPLE), clusters=["cluster-a", "cluster-x"]))
