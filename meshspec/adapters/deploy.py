@@ -51,6 +51,8 @@ from ..spec.model import Cluster, Mesh
 
 CILIUM_CHART = "cilium"
 CILIUM_RELEASE = "cilium"  # the release name `cilium install` uses; the CA Secret's Helm metadata names it
+# pulumi-kubernetes' own annotation: no await on create or update (pkg/metadata/annotations.go)
+SKIP_AWAIT = "pulumi.com/skipAwait"
 CA_COMMON_NAME = "Cilium CA"  # what certgen and the chart name the CA they generate
 CA_VALIDITY_HOURS = 3 * 365 * 24
 CA_ALLOWED_USES = ["cert_signing", "crl_signing", "digital_signature", "key_encipherment"]
@@ -129,6 +131,11 @@ def deploy(mesh: Mesh, clusters: Sequence[str] | None = None, render_dir: str | 
         for obj in render_cluster(mesh, cluster.name):
             meta = obj["metadata"]
             key = f"{meta['namespace']}/{meta['name']}"
+            if not render_dir:
+                # Without it the provider waits up to 10 minutes for local ready endpoints (and, for a
+                # LoadBalancer, an ingress IP), then fails the update. A global Service of a cluster
+                # that only consumes remote backends has no local endpoints by design.
+                meta = {**meta, "annotations": {**meta.get("annotations", {}), SKIP_AWAIT: "true"}}
             # Kubernetes names and namespaces never contain "/", so the logical name is unambiguous.
             services[key] = k8s.core.v1.Service(
                 f"{cluster.name}/{key}",
