@@ -55,6 +55,8 @@ from ..spec.model import Cluster, Mesh
 
 CILIUM_CHART = "cilium"
 CILIUM_RELEASE = "cilium"  # the release name `cilium install` uses; the CA Secret's Helm metadata names it
+# pulumi-kubernetes' own annotation: no await on create or update (pkg/metadata/annotations.go)
+SKIP_AWAIT = "pulumi.com/skipAwait"
 CA_COMMON_NAME = "Cilium CA"  # what certgen and the chart name the CA they generate
 CA_VALIDITY_HOURS = 3 * 365 * 24
 CA_ALLOWED_USES = ["cert_signing", "crl_signing", "digital_signature", "key_encipherment"]
@@ -152,7 +154,9 @@ def deploy(mesh: Mesh, clusters: Sequence[str] | None = None, render_dir: str | 
     for cluster in selected:
         provider = k8s.Provider(
             cluster.name,
-            context=cluster.context,
+            # The provider refuses `context` next to `renderYamlToDirectory` ("\"context\" arg is not
+            # compatible with \"renderYamlToDirectory\" arg"), and rendering reaches no cluster anyway.
+            context=None if render_dir else cluster.context,
             # Only a change of this replaces the provider (and every Service on it), so a
             # rotated or edited kubeconfig does not.
             cluster_identifier=cluster.name,
@@ -175,6 +179,11 @@ def deploy(mesh: Mesh, clusters: Sequence[str] | None = None, render_dir: str | 
             # Global Services only work once Cilium (and its Cluster Mesh) runs.
             needs = ([cilium.release] if cilium else []) + (
                 [namespaces[meta["namespace"]]] if meta["namespace"] in namespaces else [])
+            if not render_dir:
+                # Without it the provider waits up to 10 minutes for local ready endpoints (and, for a
+                # LoadBalancer, an ingress IP), then fails the update. A global Service of a cluster
+                # that only consumes remote backends has no local endpoints by design.
+                meta = {**meta, "annotations": {**meta.get("annotations", {}), SKIP_AWAIT: "true"}}
             # Kubernetes names and namespaces never contain "/", so the logical name is unambiguous.
             services[key] = k8s.core.v1.Service(
                 f"{cluster.name}/{key}",

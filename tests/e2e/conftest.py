@@ -3,7 +3,10 @@
 Tests marked e2e need etcd, kube-apiserver and kubectl built by
 `python3 tools/e2e/build_controlplane.py` (Go required); without them they
 are skipped and the run says, in one line, how to enable them.
-MESHSPEC_E2E_BUILD=1 runs that build first.
+MESHSPEC_E2E_BUILD=1 runs that build first. Tests also marked `pulumi` need the
+Pulumi CLI and Kubernetes provider of `python3 tools/pulumi/build_pulumi.py`, and
+are skipped the same way without them. MESHSPEC_E2E_REQUIRED=1 (control planes) and
+MESHSPEC_E2E_PULUMI_REQUIRED=1 (Pulumi) turn these skips into an error (.ci/run sets them).
 """
 
 from __future__ import annotations
@@ -20,10 +23,10 @@ TESTS = E2E_DIR.parent
 REPO = TESTS.parent
 
 try:
-    from tests.support import controlplane
+    from tests.support import controlplane, pulumi_engine
 except ImportError:  # tests/ itself on sys.path (no tests/__init__.py, plain `pytest`)
     sys.path.insert(0, str(TESTS))
-    from support import controlplane
+    from support import controlplane, pulumi_engine
 
 _skip_reason: str | None = None
 _skipped = 0
@@ -35,6 +38,8 @@ def pytest_configure(config):
         "markers", "e2e: end-to-end test against real control planes (tools/e2e/build_controlplane.py)")
     config.addinivalue_line(
         "markers", "slow: an e2e test that takes minutes (20 namespaces x 500 Services); runs only with MESHSPEC_E2E_SLOW=1")
+    config.addinivalue_line(
+        "markers", "pulumi: e2e test that runs the real Pulumi engine (tools/pulumi/build_pulumi.py)")
 
 
 def _is_e2e(item) -> bool:
@@ -42,7 +47,6 @@ def _is_e2e(item) -> bool:
 
 
 def pytest_collection_modifyitems(config, items):
-    global _skip_reason, _skipped
     # Tests marked e2e need the binaries; the rest here (the build script's) do not.
     e2e = [i for i in items if _is_e2e(i) and i.get_closest_marker("e2e")]
     if os.environ.get("MESHSPEC_E2E_SLOW") != "1":
@@ -60,13 +64,26 @@ def pytest_collection_modifyitems(config, items):
     try:
         controlplane.Binaries.find()
     except controlplane.BinariesMissing as e:
-        if os.environ.get("MESHSPEC_E2E_REQUIRED") == "1":  # .ci/run: the suite must prove itself, not skip
-            raise pytest.UsageError(f"MESHSPEC_E2E_REQUIRED=1 but {e}")
-        _skip_reason = f"e2e: {e}"
-        _skipped = len(e2e)
-        mark = pytest.mark.skip(reason=_skip_reason)
-        for item in e2e:
-            item.add_marker(mark)
+        _skip(e2e, e, "MESHSPEC_E2E_REQUIRED")
+        return
+    engine = [i for i in e2e if i.get_closest_marker("pulumi")]
+    if engine:
+        try:
+            pulumi_engine.PulumiBinaries.find()
+        except pulumi_engine.PulumiMissing as e:
+            _skip(engine, e, "MESHSPEC_E2E_PULUMI_REQUIRED")
+
+
+def _skip(items, why: Exception, required: str) -> None:
+    """Skip `items` with one line saying how to enable them; fail instead when `required` is set (.ci/run)."""
+    global _skip_reason, _skipped
+    if os.environ.get(required) == "1":  # .ci/run: the suite must prove itself, not skip
+        raise pytest.UsageError(f"{required}=1 but {why}")
+    _skip_reason = f"e2e: {why}"
+    _skipped = len(items)
+    mark = pytest.mark.skip(reason=_skip_reason)
+    for item in items:
+        item.add_marker(mark)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

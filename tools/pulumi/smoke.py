@@ -10,7 +10,7 @@ Two ways to run the same Python program:
 - inline: the Automation API's inline program (pulumi.automation, in the venv's Python): the SDK serves the
   language runtime itself and runs `pulumi up --client=...`, so only the `pulumi` CLI and the provider are needed.
 auto (the default) runs cli when pulumi-language-python is in --bin, else inline.
-- meshspec-dev: meshspec's own program (meshspec.deploy.run) as an inline program, in a temporary copy of
+- meshspec-dev: meshspec's own program (meshspec.adapters.deploy.run) as an inline program, in a temporary copy of
   Pulumi.yaml, stacks/ and examples/ (the repository is not written to), stack `dev` (renderDir: no cluster).
   It shows what the real engine and provider say of meshspec's Provider options; not part of `both`.
 
@@ -174,7 +174,7 @@ def run_inline(tmp: Path, env: dict[str, str], venv: Path) -> dict:
 MESHSPEC_DRIVER = textwrap.dedent("""\
     import json, sys, time
     from pulumi import automation as auto
-    from meshspec.deploy import run
+    from meshspec.adapters.deploy import run
 
     work_dir = sys.argv[1]
     stack = auto.create_or_select_stack("dev", project_name="meshspec", program=run,
