@@ -35,7 +35,7 @@ def kustomized_objects(cluster_dir: Path) -> list[dict]:
 
 
 def by_ref(objects: list[dict]) -> dict[str, dict]:
-    return {f"{o['kind']}/{o['metadata']['namespace']}/{o['metadata']['name']}": o for o in objects}
+    return {f"{o['kind']}/{o['metadata'].get('namespace', '')}/{o['metadata']['name']}": o for o in objects}
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +49,9 @@ def test_render_dir_stack_writes_the_objects_meshspec_render_writes(tmp_path, bi
     Its `cilium.install: true` is no obstacle: render mode installs no Cilium and needs no CA."""
     project = Project.copy(tmp_path / "engine", bins)
     up = project.run("up", "dev")
-    # The stack, one provider per cluster and the example's 11 Services.
-    assert up.changed() == {"create": 15}, up.output
+    # The stack, one provider per cluster, the example's 11 Services and the 6 Namespaces they use
+    # (shop and monitoring in each cluster; default always exists).
+    assert up.changed() == {"create": 21}, up.output
     assert up.outputs["services"]["cluster-b"] == ["default/myapp-service", "shop/checkout", "shop/inventory",
                                                    "monitoring/metrics"]
     rendered = tmp_path / "rendered"
@@ -157,10 +158,11 @@ def test_one_stack_for_the_whole_mesh_creates_exactly_its_services(project, mesh
     delete waits out its timeout (tools/pulumi/README.md)."""
     project.write_stack("mesh", {"meshspec:spec": "e2e/mesh.yaml"})
     preview = project.run("preview", "mesh")
-    assert preview.changed() == {"create": 15}, preview.output  # the stack, 3 providers, 11 Services
+    # The stack, 3 providers, 11 Services and 6 Namespaces (shop and monitoring in each cluster).
+    assert preview.changed() == {"create": 21}, preview.output
     assert all(live_services(mesh, c) == set() for c in CLUSTERS)  # a preview changes nothing
     up = project.run("up", "mesh")
-    assert up.changed() == {"create": 15}, up.output
+    assert up.changed() == {"create": 21}, up.output
     for cluster in CLUSTERS:
         assert live_services(mesh, cluster) == rendered_services(cluster), cluster
     r = verify(project, mesh)
