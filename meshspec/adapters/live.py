@@ -298,13 +298,20 @@ def describe_error(exc: BaseException, timeout: float | None = None) -> str:
 
 # --- the dump --------------------------------------------------------------------------------------
 
+DUMP_HEADER = "# Written by meshspec verify --dump: what this cluster served. The next dump replaces it.\n"
+
+
 def write_dump(folder: str, results: Iterable[Result]) -> list[str]:
     """The observed objects as `meshspec simulate` reads them: FOLDER/<cluster>/services.yaml and
     endpointslices.yaml (kind: List), plus cilium-config.yaml when it was readable (simulate skips it).
-    Unreachable clusters get no folder. Returns the files written."""
+    Unreachable clusters get no folder. Written as render writes (artifacts/files.py): only over files
+    an earlier dump wrote, never through a symlink; anything else in the way raises BlockedPaths and
+    nothing is written. Returns the files written or already up to date."""
     import yaml
 
-    written = []
+    from ..artifacts.files import write_tree
+
+    tree: dict[str, dict[str, bytes]] = {}
     for result in results:
         if not isinstance(result, Observed):
             continue
@@ -312,12 +319,10 @@ def write_dump(folder: str, results: Iterable[Result]) -> list[str]:
                  "endpointslices.yaml": ("discovery.k8s.io/v1", "EndpointSlice", result.slices)}
         if result.cilium_config is not None:
             files["cilium-config.yaml"] = ("v1", "ConfigMap", (result.cilium_config,))
-        os.makedirs(os.path.join(folder, result.cluster), exist_ok=True)
-        for name, (api_version, kind, items) in files.items():
-            path = os.path.join(folder, result.cluster, name)
-            listed = {"apiVersion": "v1", "kind": "List",
-                      "items": [{"apiVersion": api_version, "kind": kind, **item} for item in items]}
-            with open(path, "w", encoding="utf-8") as fh:
-                yaml.safe_dump(listed, fh, sort_keys=False, allow_unicode=True)
-            written.append(path)
-    return written
+        tree[result.cluster] = {
+            name: (DUMP_HEADER + yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": [
+                {"apiVersion": api_version, "kind": kind, **item} for item in items]},
+                sort_keys=False, allow_unicode=True)).encode("utf-8")
+            for name, (api_version, kind, items) in files.items()}
+    write_tree(tree, folder, DUMP_HEADER)
+    return [os.path.join(folder, cluster, name) for cluster, files in tree.items() for name in files]

@@ -98,7 +98,7 @@ class TreePlan:
     blocked: list[Blocked] = field(default_factory=list)
 
 
-def plan_writes(files: Files, out_dir: str) -> TreePlan:
+def plan_writes(files: Files, out_dir: str, header: str = HEADER) -> TreePlan:
     """The ownership rule (README, "Render"): meshspec writes over or removes only regular files that start
     with HEADER, never follows a symlink below `out_dir`, and never touches anything else."""
     plan = TreePlan()
@@ -119,22 +119,22 @@ def plan_writes(files: Files, out_dir: str) -> TreePlan:
             plan.folders.append(folder)
         for name, content in cluster_files.items():
             path = os.path.join(folder, name)
-            why = _why_not_ours(path)
+            why = _why_not_ours(path, header)
             if why is not None:
                 plan.blocked.append(Blocked(path, why))
             elif _read(path) == content:
                 plan.unchanged.append(path)
             else:
                 plan.writes.append((path, content))
-    plan.removals = _stale(files, out_dir)
+    plan.removals = _stale(files, out_dir, header)
     return plan
 
 
-def write_tree(files: Files, out_dir: str) -> dict[str, int]:
+def write_tree(files: Files, out_dir: str, header: str = HEADER) -> dict[str, int]:
     """Write every cluster folder under out_dir, removing meshspec's files that are no longer rendered, and
     a folder that this leaves empty. Raises BlockedPaths, having written nothing, when anything of the
     user's is in the way. Returns counts: written, unchanged, removed."""
-    plan = plan_writes(files, out_dir)
+    plan = plan_writes(files, out_dir, header)
     if plan.blocked:
         raise BlockedPaths(plan.blocked)
     for folder in plan.folders:
@@ -159,7 +159,7 @@ def _first_non_folder_above(path: str) -> str | None:
     return None if os.path.isdir(current) else current
 
 
-def _why_not_ours(path: str) -> str | None:
+def _why_not_ours(path: str, header: str) -> str | None:
     """Why render may not write `path`; None when nothing is there or it is meshspec's own file."""
     if os.path.islink(path):
         return "a symlink is here; meshspec never writes through one: remove it, or render elsewhere."
@@ -167,12 +167,12 @@ def _why_not_ours(path: str) -> str | None:
         return None
     if not os.path.isfile(path):
         return "something other than a regular file is here: move it away."
-    if not _is_ours(path):
+    if not _is_ours(path, header):
         return "this file has no meshspec header, so it is not meshspec's to replace: move it away or rename it."
     return None
 
 
-def _stale(files: Files, out_dir: str) -> list[str]:
+def _stale(files: Files, out_dir: str, header: str) -> list[str]:
     """meshspec's files in the cluster folders (real folders, not symlinks) that are no longer rendered."""
     stale = []
     for entry in sorted(os.scandir(out_dir), key=lambda e: e.name) if os.path.isdir(out_dir) else ():
@@ -180,7 +180,7 @@ def _stale(files: Files, out_dir: str) -> list[str]:
             continue
         keep = files.get(entry.name, {})
         for item in sorted(os.scandir(entry.path), key=lambda e: e.name):
-            if item.name not in keep and item.is_file(follow_symlinks=False) and _is_ours(item.path):
+            if item.name not in keep and item.is_file(follow_symlinks=False) and _is_ours(item.path, header):
                 stale.append(item.path)
     return stale
 
@@ -198,12 +198,12 @@ def _replace(path: str, content: bytes) -> None:
         raise
 
 
-def _is_ours(path: str) -> bool:
+def _is_ours(path: str, header: str = HEADER) -> bool:
     if not path.endswith(".yaml") or os.path.islink(path):
         return False
     try:
         with open(path, "rb") as fh:
-            return fh.read(len(HEADER)) == HEADER.encode()
+            return fh.read(len(header.encode())) == header.encode()
     except OSError:
         return False
 

@@ -211,3 +211,21 @@ def test_importing_meshspec_never_loads_the_kubernetes_client():
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('kubernetes', 'urllib3')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_dump_writes_only_over_its_own_files(tmp_path):
+    """verify --dump follows render's ownership rule: a hand-written file in the way blocks it."""
+    from meshspec.artifacts.files import BlockedPaths
+    from meshspec.adapters.live import DUMP_HEADER
+
+    result = Observed("cluster-a", "kind-a", (), (), None)
+    (tmp_path / "dump" / "cluster-a").mkdir(parents=True)
+    mine = tmp_path / "dump" / "cluster-a" / "services.yaml"
+    mine.write_text("my notes\n")
+    with pytest.raises(BlockedPaths):
+        write_dump(str(tmp_path / "dump"), [result])
+    assert mine.read_text() == "my notes\n"
+    mine.unlink()
+    write_dump(str(tmp_path / "dump"), [result])
+    assert mine.read_text().startswith(DUMP_HEADER)
+    write_dump(str(tmp_path / "dump"), [result])  # its own files: replaced

@@ -60,7 +60,13 @@ def run(args: argparse.Namespace) -> int:
         progress.close()
     report = verify(mesh, results)
     if args.dump:
-        written = write_dump(args.dump, results.values())
+        from ...artifacts.files import BlockedPaths
+
+        try:
+            written = write_dump(args.dump, results.values())
+        except BlockedPaths as exc:
+            raise UsageError(f"--dump {args.dump}: nothing written, because meshspec writes only over files an "
+                             "earlier dump wrote: " + "; ".join(f"{b.path}: {b.reason}" for b in exc.blocked)) from None
         print(f"wrote {len(written)} files to {args.dump}/ (read them with `meshspec simulate {args.dump}`)",
               file=sys.stderr)
     sys.stdout.write(report_json(report) if args.format == "json" else report_text(report))
