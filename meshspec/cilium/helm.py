@@ -1,11 +1,6 @@
 """The Cilium Helm chart as Cluster Mesh uses it: the values meshspec generates, and checks on the extra
-values a spec adds (artifacts/cilium_values.py builds each cluster's values from the spec).
-
-The values follow the chart's keys (cilium-semantics.md section 4, "Helm values") and what
-`cilium clustermesh enable/connect` sets: cluster.name/id, clustermesh.useAPIServer, the apiserver
-Service, clustermesh.config with every other cluster as a peer, maxConnectedClusters, and certificates
-issued in-cluster by certgen from the shared `cilium-ca` Secret (tls.auto.method cronJob, which runs
-certgen with --ca-reuse-secret), so no private key is ever rendered.
+values a spec adds. artifacts/cilium_values.py builds each cluster's values from the spec, with the keys
+listed in GENERATED (cilium-semantics.md section 4, "Helm values").
 """
 
 from __future__ import annotations
@@ -52,7 +47,7 @@ def deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any
 
 # --- checks on a spec's extra `values` --------------------------------------------------------------
 
-Finding = tuple[tuple, str, str, bool]  # (path inside values, code, message, at_key)
+_Found = tuple[tuple, str, str, bool]  # (path inside values, code, message, at_key)
 
 
 def check_values(values: Mapping[str, Any], report: Report) -> None:
@@ -64,7 +59,7 @@ def check_values(values: Mapping[str, Any], report: Report) -> None:
             report(code, path, message, at_key)
 
 
-def _conflicts(values: Mapping[str, Any]) -> Iterator[Finding]:
+def _conflicts(values: Mapping[str, Any]) -> Iterator[_Found]:
     """A path that sets a generated value, sets something inside one, or replaces a mapping that holds one."""
     reported: list[tuple] = []
     for path, node in _paths(values, ()):
@@ -88,7 +83,7 @@ def _paths(node: Any, path: tuple) -> Iterator[tuple[tuple, Any]]:
             yield from _paths(value, path + (key,))
 
 
-def _private_keys(node: Any, path: tuple) -> Iterator[Finding]:
+def _private_keys(node: Any, path: tuple) -> Iterator[_Found]:
     if not isinstance(node, Mapping):
         return
     for key, value in node.items():
@@ -99,7 +94,7 @@ def _private_keys(node: Any, path: tuple) -> Iterator[Finding]:
         yield from _private_keys(value, here)
 
 
-def _unknown_keys(node: Any, schema: Mapping[str, Any], path: tuple) -> Iterator[Finding]:
+def _unknown_keys(node: Any, schema: Mapping[str, Any], path: tuple) -> Iterator[_Found]:
     """The chart's schema does not forbid extra keys, but Helm ignores them silently: a typo would."""
     properties = schema.get("properties")
     if not isinstance(node, Mapping) or properties is None:
@@ -114,7 +109,7 @@ def _unknown_keys(node: Any, schema: Mapping[str, Any], path: tuple) -> Iterator
             yield from _unknown_keys(value, properties[key], path + (key,))
 
 
-def _schema_errors(values: Mapping[str, Any]) -> Iterator[Finding]:
+def _schema_errors(values: Mapping[str, Any]) -> Iterator[_Found]:
     import jsonschema  # only specs with extra Cilium values pay for this import
 
     for error in jsonschema.Draft7Validator(_schema()).iter_errors(values):
