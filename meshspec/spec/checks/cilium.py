@@ -26,7 +26,8 @@ def check_cilium(c: Checker, spec: dict, clusters: list[tuple[int, dict]]) -> No
     if is_int(node_port) and not NODE_PORT_RANGE[0] <= node_port <= NODE_PORT_RANGE[1]:
         c.report("node-port", ("spec", "cilium", "clustermesh", "apiserver", "nodePort"),
                  f"nodePort {node_port} is outside Kubernetes' NodePort range {NODE_PORT_RANGE[0]}-{NODE_PORT_RANGE[1]}.")
-    service_type = get_in(cilium, "clustermesh", "apiserver", "serviceType") or "NodePort"
+    service_type = get_in(cilium, "clustermesh", "apiserver", "serviceType")
+    service_type = service_type if isinstance(service_type, str) else "NodePort"  # a wrong type is reported apart
     for i, cluster in clusters:
         check_mesh_endpoint(c, ("spec", "clusters", i), cluster, service_type, len(clusters) > 1)
     values = cilium.get("values")
