@@ -14,10 +14,10 @@ def check_cilium(c: Checker, spec: dict, clusters: list[tuple[int, dict]]) -> No
     cilium = spec.get("cilium")
     if not isinstance(cilium, dict) or not manages_clustermesh(cilium):
         for i, cluster in clusters:
-            if "clustermesh" in cluster:
-                c.report("ignored-field", ("spec", "clusters", i, "clustermesh"), "clustermesh has no effect: "
-                         "meshspec sets up Cluster Mesh only when spec.cilium has more than a version.",
-                         at_key=True)
+            for key in ("clustermesh", "cilium"):
+                if key in cluster:
+                    c.report("ignored-field", ("spec", "clusters", i, key), f"{key} has no effect: meshspec sets "
+                             "up Cluster Mesh only when spec.cilium has more than a version.", at_key=True)
         return
     namespace = cilium.get("namespace")
     if isinstance(namespace, str) and not is_dns1123_label(namespace):
@@ -33,6 +33,12 @@ def check_cilium(c: Checker, spec: dict, clusters: list[tuple[int, dict]]) -> No
     values = cilium.get("values")
     if isinstance(values, dict):
         check_values(values, c.under(("spec", "cilium", "values")))
+    for i, cluster in clusters:
+        own = get_in(cluster, "cilium", "values")
+        if isinstance(own, dict):  # merged over spec.cilium.values, so checked as those are
+            name = cluster.get("name")
+            where = f"{name}'s cilium.values" if isinstance(name, str) else f"spec.clusters[{i}].cilium.values"
+            check_values(own, c.under(("spec", "clusters", i, "cilium", "values")), where)
 
 
 _WHERE_PEERS_CONNECT = {
