@@ -95,10 +95,10 @@ RULES: dict[str, Rule] = _rules(
     Rule("peer-address", ERROR, "A cluster's clustermesh address is missing or malformed.", "Set "
          "clusters[].clustermesh.address to the IP or DNS name its peers reach (host only)."),
     Rule("peer-port", ERROR, "A cluster's clustermesh port is out of range.", "Use a port from 1 to 65535."),
-    Rule("values-conflict", ERROR, "spec.cilium.values sets a value meshspec generates.", "Remove it; set the "
-         "spec field the message names instead."),
-    Rule("secret-in-values", ERROR, "spec.cilium.values holds a private key, which would be rendered.", "Keep "
-         "keys in the cilium-ca Secret (README, 'A shared CA')."),
+    Rule("values-conflict", ERROR, "spec.cilium.values (or a cluster's cilium.values) sets a value meshspec "
+         "generates.", "Remove it; set the spec field the message names instead."),
+    Rule("secret-in-values", ERROR, "spec.cilium.values (or a cluster's cilium.values) holds a private key, "
+         "which would be rendered.", "Keep keys in the cilium-ca Secret (README, 'A shared CA')."),
     Rule("values-unknown-key", ERROR, "The Cilium chart has no such value; Helm would ignore it.", "Fix the "
          "spelling (the message suggests the nearest key)."),
     Rule("values-schema", ERROR, "A value breaks the Cilium chart's schema.", "Change it to the type the chart "
@@ -121,6 +121,9 @@ RULES: dict[str, Rule] = _rules(
     Rule("reserved-annotation", ERROR, "A global, shared or affinity annotation (or its io.cilium alias), which "
          "meshspec derives from the fields of those names.",
          "Remove it and set those fields instead."),
+    Rule("override-cilium-annotation", ERROR, "A per-cluster override sets a service.cilium.io annotation: of "
+         "Cilium's annotations only global, shared and affinity may differ between a Service's copies.",
+         "Set it in the service's own annotations, or set the override's global, shared or affinity field."),
     Rule("unknown-cilium-annotation", WARNING, "A service.cilium.io annotation Cilium does not read (a typo?).",
          "Fix the key (the message suggests the nearest), or remove it."),
     Rule("annotation-size", ERROR, "The annotations exceed the 256 KiB Kubernetes allows per object.",

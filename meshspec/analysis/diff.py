@@ -232,7 +232,7 @@ _CILIUM_SETTINGS = {"managed": "cilium (Cluster Mesh set up by meshspec)", "vers
                     "node_port": "cilium.clustermesh.apiserver.nodePort",
                     "max_connected_clusters": "cilium.clustermesh.maxConnectedClusters", "values": "cilium.values"}
 _CLUSTER_SETTINGS = {"id": "id", "context": "context", "pod_cidrs": "podCIDRs", "mesh_address": "clustermesh.address",
-                     "mesh_port": "clustermesh.port"}
+                     "mesh_port": "clustermesh.port", "cilium_values": "cilium.values"}
 
 
 def setting_changes(old: Mesh, new: Mesh) -> tuple[SettingChange, ...]:

@@ -3,7 +3,9 @@ and this compares what it observed with the spec:
 
 - missing: a Service the spec places in a cluster is not there;
 - stale: a Service labelled app.kubernetes.io/managed-by=meshspec that the spec no longer places there;
-- annotation, label and spec drift from the rendered object. Only what the spec renders is compared,
+- annotation, label and spec drift from the rendered object, each cluster's own labels and annotations
+  (with its override's) included; a label or annotation that another cluster's override sets counts on
+  every copy, so a copy carrying it where its cluster does not get it is drift. Only what the spec renders is compared,
   with the API server's defaults applied to the rendered side (type ClusterIP, sessionAffinity None,
   port protocol TCP, targetPort = port), so fields that the API server or controllers set (clusterIP(s),
   allocated nodePorts, ipFamilies, internalTrafficPolicy, status, metadata, kubectl's and Pulumi's
@@ -95,13 +97,14 @@ def cluster_problems(mesh: Mesh, cluster: str, services: Sequence[Obj]) -> list[
     """Missing, stale and drifted Services of one cluster."""
     live = {object_key(s): s for s in services}
     rendered = {object_key(obj): obj for obj in render_cluster(mesh, cluster)}
+    per_cluster = {(s.namespace, s.name): s for s in mesh.services if s.cluster_labels or s.cluster_annotations}
     problems = []
     for key, obj in rendered.items():
         if key not in live:
             problems.append(Problem(cluster, "missing", *key, "", "Service", None,
                                     f"missing: the spec places this Service in {cluster}, which has none"))
         else:
-            problems += service_drift(cluster, obj, live[key])
+            problems += service_drift(cluster, obj, live[key], *_override_keys(per_cluster.get(key)))
     for key, obj in live.items():
         if key not in rendered and _meta(obj, "labels").get(MANAGED_BY_LABEL) == MANAGED_BY:
             problems.append(Problem(cluster, "stale", *key, "", None, "Service",
@@ -120,11 +123,23 @@ def namespace_problems(mesh: Mesh, cluster: str, present: frozenset[str] | None)
             for namespace in used if namespace not in present]
 
 
-def service_drift(cluster: str, rendered: Obj, live: Obj) -> list[Problem]:
-    """Where the live Service differs from the rendered one, in what the spec renders."""
+def _override_keys(service: Service | None) -> tuple[frozenset[str], frozenset[str]]:
+    """The annotation and label keys some cluster's override of `service` sets: the spec manages them on
+    every copy, so a copy that carries one its own cluster does not get (another cluster's) is drift."""
+    if service is None:
+        return frozenset(), frozenset()
+    return (frozenset(k for extra in service.cluster_annotations.values() for k in extra),
+            frozenset(k for extra in service.cluster_labels.values() for k in extra))
+
+
+def service_drift(cluster: str, rendered: Obj, live: Obj, annotation_keys: frozenset[str] = frozenset(),
+                  label_keys: frozenset[str] = frozenset()) -> list[Problem]:
+    """Where the live Service differs from the rendered one, in what the spec renders: the keys it
+    renders here, Cilium's own, and those some cluster's override sets (`annotation_keys`, `label_keys`)."""
     namespace, name = object_key(rendered)
     found = []
-    for what, owned in (("annotations", _cilium_owned), ("labels", lambda key: False)):
+    for what, owned in (("annotations", lambda key: key in annotation_keys or _cilium_owned(key)),
+                        ("labels", lambda key: key in label_keys)):
         expected, actual = _meta(rendered, what), _meta(live, what)
         for key in sorted(set(expected) | {k for k in actual if owned(k)}):
             if expected.get(key) != actual.get(key):

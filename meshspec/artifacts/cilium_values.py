@@ -1,7 +1,8 @@
 """Each cluster's Cilium Helm values, from the spec (cilium-semantics.md section 4, "Helm values"):
 cluster.name/id, clustermesh.useAPIServer, the apiserver Service, clustermesh.config with every other
 cluster as a peer, maxConnectedClusters, and certificates issued in-cluster by certgen from the shared
-`cilium-ca` Secret, so no private key is ever rendered. The spec's own `values` go underneath.
+`cilium-ca` Secret, so no private key is ever rendered. The spec's own `values` go underneath, and each
+cluster's `clusters[].cilium.values` over them.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ def generated_values(mesh: Mesh, cluster: Cluster) -> dict[str, Any]:
 
 
 def cluster_values(mesh: Mesh, cluster: Cluster) -> dict[str, Any]:
-    """The Helm values for one cluster: the spec's extra values with the generated ones merged over them
-    (validation guarantees they do not overlap)."""
-    return deep_merge(mesh.cilium.values, generated_values(mesh, cluster))
+    """The Helm values for one cluster: spec.cilium.values, the cluster's own cilium.values deep-merged over
+    them (as Helm merges `-f` files: mappings merge, anything else is replaced), and the generated values
+    over both (validation guarantees they do not overlap)."""
+    return deep_merge(deep_merge(mesh.cilium.values, cluster.cilium_values), generated_values(mesh, cluster))

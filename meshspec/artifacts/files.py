@@ -43,15 +43,17 @@ def namespace_file_name(name: str) -> str:
 
 def render_files(mesh: Mesh) -> Files:
     """Every file of every cluster folder. A Service is serialized once per distinct placement, not once
-    per cluster: the copies are identical by design, and this is most of the work on large meshes."""
+    per cluster: the copies are identical by design, and this is most of the work on large meshes. A
+    cluster whose override adds labels or annotations gets a copy of its own."""
     files: Files = {c.name: {} for c in mesh.clusters}
     for service in mesh.services:
         name = object_file_name("Service", service.namespace, service.name)
         by_placement: dict[Any, bytes] = {}
         for cluster, placement in service.placements.items():
-            if placement not in by_placement:
-                by_placement[placement] = (HEADER + to_yaml(render_service(service, placement))).encode()
-            files[cluster][name] = by_placement[placement]
+            own = cluster if service.differs_in(cluster) else None
+            if (placement, own) not in by_placement:
+                by_placement[placement, own] = (HEADER + to_yaml(render_service(service, placement, own))).encode()
+            files[cluster][name] = by_placement[placement, own]
     namespaces: dict[str, bytes] = {}
     for cluster, names in mesh_namespaces(mesh).items():
         for namespace in names:

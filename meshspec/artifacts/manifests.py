@@ -8,14 +8,18 @@ from typing import Any
 from ..k8s.names import BUILTIN_NAMESPACES, MANAGED_BY, MANAGED_BY_LABEL
 from ..spec.model import Mesh, Placement, Service
 
-def render_service(service: Service, placement: Placement) -> dict[str, Any]:
-    """The Service object one cluster gets; identical everywhere but the Cilium annotations."""
+def render_service(service: Service, placement: Placement, cluster: str | None = None) -> dict[str, Any]:
+    """The Service object `cluster` gets (with placement, its Placement); identical everywhere but the Cilium
+    annotations and the labels and annotations of that cluster's override. Without `cluster`, the copy of
+    the clusters that have no override labels or annotations."""
+    labels = service.labels if cluster is None else service.labels_in(cluster)
     metadata: dict[str, Any] = {
         "name": service.name,
         "namespace": service.namespace,
-        "labels": {**service.labels, MANAGED_BY_LABEL: MANAGED_BY},
+        "labels": {**labels, MANAGED_BY_LABEL: MANAGED_BY},
     }
-    annotations = {**service.annotations, **placement.annotations()}
+    user = service.annotations if cluster is None else service.annotations_in(cluster)
+    annotations = {**user, **placement.annotations()}
     if annotations:
         metadata["annotations"] = annotations
     return {"apiVersion": "v1", "kind": "Service", "metadata": metadata, "spec": service.spec}
@@ -47,7 +51,7 @@ def render_namespace(name: str) -> dict[str, Any]:
 
 def render_cluster(mesh: Mesh, cluster: str) -> list[dict[str, Any]]:
     """Every object meshspec manages in `cluster`, in spec order."""
-    return [render_service(s, s.placements[cluster]) for s in mesh.services if cluster in s.placements]
+    return [render_service(s, s.placements[cluster], cluster) for s in mesh.services if cluster in s.placements]
 
 
 def render_mesh(mesh: Mesh) -> dict[str, list[dict[str, Any]]]:

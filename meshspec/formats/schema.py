@@ -23,7 +23,7 @@ DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_ID = "https://meshspec.dev/schemas/meshspec-v1alpha1.json"  # a name, not fetched
 _TYPES = {"string": "string", "boolean": "boolean", "strict_integer": "integer", "integer": "integer",
           "dict": "object", "list": "array"}
-_NOT_JSON = {"service_spec", "hint"}  # markers in `meta` for this module, not JSON Schema keywords
+_NOT_JSON = {"service_spec", "hint", "unknown"}  # markers in `meta` for this module, not JSON Schema keywords
 
 
 def json_schema() -> dict[str, Any]:

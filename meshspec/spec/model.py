@@ -3,7 +3,9 @@
 A `Placement` is what one cluster's copy of a Service says to Cilium: is it
 global, does it share its endpoints, which affinity. It is resolved from three
 layers: spec.defaults < the service's own fields < the service's per-cluster
-override.
+override. The override may also add labels and annotations to that cluster's copy
+(Service.labels_in / annotations_in), and a Cluster its own Cilium Helm values;
+nothing else differs between clusters.
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ class Cluster:
     # Where peers reach this cluster's clustermesh-apiserver (spec.clusters[].clustermesh).
     mesh_address: str | None = None
     mesh_port: int | None = None  # None: derived from the apiserver service type
+    # clusters[].cilium.values: Helm values deep-merged over spec.cilium.values for this cluster only
+    # (per-cluster IPAM, k8sServiceHost...); the generated values still go over both.
+    cilium_values: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,10 @@ class Service:
     # Clusters whose clients are meant to have no backend (services[].allowNoBackends): validate does not
     # call that an error there.
     allow_no_backends: tuple[str, ...] = ()
+    # services[].overrides.<cluster>.labels / .annotations: only the clusters whose override sets them,
+    # merged over `labels` / `annotations` there (never a Cilium annotation: validation refuses them).
+    cluster_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    cluster_annotations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -116,6 +125,20 @@ class Service:
     @property
     def headless(self) -> bool:
         return is_headless(self.spec)
+
+    def labels_in(self, cluster: str) -> Mapping[str, str]:
+        """The user's labels on `cluster`'s copy: the service's own, then that cluster's override's."""
+        extra = self.cluster_labels.get(cluster)
+        return {**self.labels, **extra} if extra else self.labels
+
+    def annotations_in(self, cluster: str) -> Mapping[str, str]:
+        """The user's annotations on `cluster`'s copy (the Cilium ones come from its Placement)."""
+        extra = self.cluster_annotations.get(cluster)
+        return {**self.annotations, **extra} if extra else self.annotations
+
+    def differs_in(self, cluster: str) -> bool:
+        """Whether `cluster`'s copy has labels or annotations of its own, beyond its placement."""
+        return cluster in self.cluster_labels or cluster in self.cluster_annotations
 
 
 @dataclass(frozen=True)
@@ -150,7 +173,8 @@ def build_mesh(data: Mapping[str, Any]) -> Mesh:
         Cluster(name=c["name"], id=c["id"], context=c.get("context", c["name"]),
                 pod_cidrs=tuple(c.get("podCIDRs", ())),
                 mesh_address=c.get("clustermesh", {}).get("address"),
-                mesh_port=c.get("clustermesh", {}).get("port"))
+                mesh_port=c.get("clustermesh", {}).get("port"),
+                cilium_values=c.get("cilium", {}).get("values", {}))
         for c in spec["clusters"]
     )
     all_names = [c.name for c in clusters]
@@ -217,7 +241,15 @@ def _build_service(svc: Mapping[str, Any], defaults: Mapping[str, Any], all_clus
         annotations=svc.get("annotations", {}),
         backends=_in_order(placements, svc.get("backends", placements)),
         allow_no_backends=tuple(svc.get("allowNoBackends", ())),  # as written: diagnostics point into it
+        cluster_labels=_per_cluster(overrides, placements, "labels"),
+        cluster_annotations=_per_cluster(overrides, placements, "annotations"),
     )
+
+
+def _per_cluster(overrides: Mapping[str, Any], placements: Mapping[str, Placement], key: str) -> dict[str, Any]:
+    """{cluster: overrides[cluster][key]}, in the mesh's cluster order, where the Service exists and the
+    override sets a non-empty one."""
+    return {name: overrides[name][key] for name in placements if overrides.get(name, {}).get(key)}
 
 
 def _in_order(ordered, wanted) -> tuple[str, ...]:

@@ -34,12 +34,16 @@ def spec_copies(service: Service) -> dict[str, ClusterService]:
     ports = tuple(_port(p) for p in spec_ports)
     slice_ports = tuple(_target_port(p) for p in spec_ports)
     families = tuple(service.spec.get("ipFamilies") or ("IPv4",))
+    # Copies that share a placement share one dict (the engine reads each distinct one once), but for the
+    # clusters whose override adds annotations.
     annotations = {p: {**service.annotations, **p.annotations()} for p in set(service.placements.values())}
     copies = {}
     for cluster, placement in service.placements.items():
         slices = tuple(EndpointSlice(slice_ports, (Endpoint(cluster),), family) for family in families) \
             if cluster in service.backends else ()
-        copies[cluster] = ClusterService(service.namespace, service.name, annotations[placement], ports, service.headless,
+        own = {**service.annotations_in(cluster), **placement.annotations()} \
+            if cluster in service.cluster_annotations else annotations[placement]
+        copies[cluster] = ClusterService(service.namespace, service.name, own, ports, service.headless,
                                          families, slices)
     return copies
 

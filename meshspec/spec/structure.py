@@ -23,7 +23,8 @@ GITOPS_PATH = r"^[^/].*[^/]$|^[^/]$"
 def _about(description: str, **json_schema: Any) -> dict[str, Any]:
     """A field's description, and JSON Schema keywords only `meshspec schema` uses (const, default,
     minimum...), kept in cerberus' `meta` rule, which validation ignores (formats/schema.py reads it).
-    `hint` says what a value matching the field's regex looks like, for validate's message."""
+    `hint` says what a value matching the field's regex looks like, for validate's message; `unknown`, on a
+    mapping, why it holds only the keys it lists, for an unknown key that is no typo of one."""
     return {"meta": {"description": description, **json_schema}}
 
 
@@ -40,6 +41,20 @@ _PLACEMENT = {
 
 def _string_map(what: str) -> dict[str, Any]:
     return {"type": "dict", "keysrules": {"type": "string"}, "valuesrules": {"type": "string"}, **_about(what)}
+
+
+_OVERRIDE = {
+    **_PLACEMENT,
+    "labels": _string_map("Labels merged over the service's own labels in this cluster only."),
+    "annotations": _string_map("Annotations merged over the service's own annotations in this cluster only, such "
+                               "as a cloud's load-balancer annotations (never service.cilium.io/*: set global, "
+                               "shared, affinity)."),
+}
+# Why an override holds nothing else (cilium-semantics.md section 2, "Ports: matched by name"): unknown-key's
+# message says it.
+OVERRIDE_ONLY = ("the ServiceSpec (ports, selector, type and the rest) is the same in every cluster: that is what "
+                 "makes the Service global, since Cilium pairs each cluster's backends with the others' frontends "
+                 "by port name and protocol")
 
 
 def _cluster_names(description: str) -> dict[str, Any]:
@@ -174,6 +189,12 @@ SCHEMA: dict[str, Any] = {
                                        "port": {"type": "strict_integer", **_about(
                                            "Default: the nodePort with NodePort, 2379 otherwise.")}},
                         },
+                        "cilium": {
+                            "type": "dict", **_about("This cluster's own Cilium settings (with spec.cilium)."),
+                            "schema": {"values": {"type": "dict", "keysrules": {"type": "string"}, **_about(
+                                "Cilium Helm values for this cluster only (IPAM, k8sServiceHost...), deep-merged "
+                                "over spec.cilium.values; the generated ones still go over both.")}},
+                        },
                     },
                 },
             },
@@ -193,9 +214,11 @@ SCHEMA: dict[str, Any] = {
                             "Clusters whose clients are meant to have no backend: validate does not call it an "
                             "error (no-backends) there."),
                         "overrides": {
-                            "type": "dict", **_about("Per-cluster global, shared and affinity."),
+                            "type": "dict", **_about("Per cluster: global, shared and affinity, and labels and "
+                                                     "annotations merged over the service's own there."),
                             "keysrules": {"type": "string"},
-                            "valuesrules": {"type": "dict", "schema": _PLACEMENT},
+                            "valuesrules": {"type": "dict", "schema": _OVERRIDE, **_about(
+                                "What differs in one cluster's copy of the Service.", unknown=OVERRIDE_ONLY)},
                         },
                         "labels": _string_map("Labels rendered on the Service in every cluster."),
                         "annotations": _string_map("Annotations rendered on the Service in every cluster "
@@ -239,7 +262,8 @@ def check_structure(data: dict, report: Report) -> None:
     _mapping(data, SCHEMA, (), report)
 
 
-def _mapping(value: dict, schema: dict, path: Path, report: Report) -> None:
+def _mapping(value: dict, schema: dict, path: Path, report: Report, why: str | None = None) -> None:
+    """`why`: the sentence an unknown key gets that is no typo of a known one (meta `unknown`)."""
     for key, rules in schema.items():
         if rules.get("required") and key not in value:
             report("missing-key", path, f"missing required key '{key}'.")
@@ -248,7 +272,8 @@ def _mapping(value: dict, schema: dict, path: Path, report: Report) -> None:
         if rules is None:
             allowed = sorted(schema)
             hint = difflib.get_close_matches(str(key), allowed, n=1)
-            suggestion = f"did you mean '{hint[0]}'?" if hint else f"expected one of: {', '.join(allowed)}."
+            suggestion = f"did you mean '{hint[0]}'?" if hint else \
+                f"only {', '.join(allowed)} may be set here: {why}." if why else f"expected one of: {', '.join(allowed)}."
             report("unknown-key", path + (key,), f"unknown key '{key}'; {suggestion}", True)
         else:
             _value(item, rules, path + (key,), report)
@@ -271,7 +296,7 @@ def _value(value: Any, rules: dict, path: Path, report: Report) -> None:
         report("bad-value", path, f"'{field}' is {value!r}; write {hint}.")
     if isinstance(value, dict):
         if "schema" in rules:
-            _mapping(value, rules["schema"], path, report)
+            _mapping(value, rules["schema"], path, report, rules.get("meta", {}).get("unknown"))
         for key, item in value.items() if "valuesrules" in rules else ():
             _value(item, rules["valuesrules"], path + (key,), report)
     elif isinstance(value, list) and "schema" in rules:

@@ -362,6 +362,39 @@ def test_a_cilium_release_per_cluster_with_that_cluster_values(mocks):
     assert releases["cluster-b/kube-system/cilium"].inputs["values"]["cluster"] == {"name": "cluster-b", "id": 2}
 
 
+MIXED = ROOT / "examples" / "mixed-cloud.yaml"
+
+
+def test_each_clusters_service_carries_its_overrides_labels_and_annotations(mocks):
+    mesh = load_mesh(MIXED)
+    execute(lambda: deploy(mesh))
+    services = mocks.services()
+    meta = {c: services[f"{c}/shop/web"].inputs["metadata"] for c in ("aws-east", "gke-west", "onprem")}
+    assert meta["aws-east"]["annotations"]["service.beta.kubernetes.io/aws-load-balancer-type"] == "external"
+    assert meta["gke-west"]["annotations"]["networking.gke.io/load-balancer-type"] == "Internal"
+    assert meta["onprem"]["annotations"]["metallb.universe.tf/address-pool"] == "mesh"
+    assert not any(k.startswith("service.beta.kubernetes.io/") for c in ("gke-west", "onprem")
+                   for k in meta[c]["annotations"])
+    assert meta["gke-west"]["labels"]["cloud"] == "gcp" and "cloud" not in meta["aws-east"]["labels"]
+    for cluster in mesh.clusters:
+        [obj] = render_cluster(mesh, cluster.name)
+        assert services[f"{cluster.name}/shop/web"].inputs == skipping_await(obj)
+    assert len({json.dumps(s.inputs["spec"], sort_keys=True) for s in services.values()}) == 1
+
+
+def test_each_clusters_release_gets_its_own_cilium_values_over_the_meshs(mocks):
+    mesh = load_mesh(MIXED)
+    execute(lambda: deploy(mesh))
+    releases = mocks.of_type(RELEASE)
+    values = {c: releases[f"{c}/kube-system/cilium"].inputs["values"] for c in ("aws-east", "gke-west", "onprem")}
+    assert [values[c]["ipam"]["mode"] for c in values] == ["eni", "kubernetes", "cluster-pool"]
+    assert [values[c]["k8sServicePort"] for c in values] == [443, 443, 6443]
+    assert values["aws-east"]["eni"] == {"enabled": True} and "eni" not in values["gke-west"]
+    assert all(v["hubble"] == {"relay": {"enabled": True}} for v in values.values())  # spec.cilium.values
+    for cluster in mesh.clusters:
+        assert values[cluster.name] == cluster_values(mesh, cluster)
+
+
 def test_the_release_follows_spec_cilium_namespace_and_version(mocks):
     mesh = example_with(namespace="cilium", version="1.19.3")
     execute(lambda: deploy(mesh, clusters=["cluster-a"], ca=MeshCA(cert=CONFIG_CERT, key=CONFIG_KEY)))

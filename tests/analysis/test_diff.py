@@ -59,6 +59,8 @@ def meshspec(monkeypatch, capsys):
 
 CASES = {
     "label-only": set(),
+    "cluster-annotation": set(),
+    "cluster-values": set(),
     "add-cluster": set(),
     "shared-false": {"failover-lost"},
     "no-backends": {"no-backends"},
@@ -106,6 +108,25 @@ def test_label_change_is_an_object_change_in_every_cluster():
     assert report.objects[0].diff.startswith("--- a/cluster-a/service.shop.checkout.yaml\n"
                                              "+++ b/cluster-a/service.shop.checkout.yaml\n")
     assert not report.traffic and not report.settings
+
+
+def test_a_per_cluster_annotation_and_label_change_that_cluster_only():
+    report = diff("cluster-annotation")
+    assert [(o.cluster, o.file, o.change, o.annotations) for o in report.objects] == [
+        ("cluster-b", "service.shop.checkout.yaml", "changed",
+         (AnnotationChange("networking.gke.io/load-balancer-type", None, "Internal"),))]
+    assert "+    cloud: gcp\n" in report.objects[0].diff
+    assert report.changed_clusters == ["cluster-b"]
+    assert not report.traffic and not report.settings and not report.risks
+
+
+def test_per_cluster_cilium_values_change_that_clusters_values_only():
+    report = diff("cluster-values")
+    assert [(o.cluster, o.file, o.change) for o in report.objects] == [("cluster-c", "cilium-values.yaml", "changed")]
+    assert "+ipam:\n+  mode: kubernetes\n" in report.objects[0].diff
+    assert [(s.where, s.setting, s.before, s.after) for s in report.settings] == [
+        ("cluster-c", "cilium.values", {}, {"ipam": {"mode": "kubernetes"}})]
+    assert "  cluster-c: cilium.values {} -> {\"ipam\": {\"mode\": \"kubernetes\"}}\n" in to_text(report)
 
 
 def test_shared_false_calls_out_the_annotation_and_the_lost_failover():

@@ -129,3 +129,25 @@ def test_failure_pruning_matches_full_recomputation(version):
                 expected = effects[failed].get(client, None if normal[client] is None
                                                else [c for c in normal[client] if c != failed])
                 assert served == expected, (service, failed, client)
+
+
+def test_per_cluster_labels_and_annotations_reach_each_copy_and_leave_routing_to_the_placement(capsys):
+    from meshspec.spec.check import check_file
+    from meshspec.spec.routes import spec_copies
+
+    mesh, _ = check_file("examples/mixed-cloud.yaml")
+    copies = spec_copies(mesh.services[0])
+    assert copies["aws-east"].annotations["service.beta.kubernetes.io/aws-load-balancer-type"] == "external"
+    assert "service.beta.kubernetes.io/aws-load-balancer-type" not in copies["gke-west"].annotations
+    # explain shows no labels or annotations but Cilium's unmodelled ones, which an override cannot set:
+    # its table is the placement's (onprem: shared false).
+    assert main(["explain", "examples/mixed-cloud.yaml"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[:5] == [
+        "shop/web  (aws-east: global, prefers local; gke-west: global, prefers local; onprem: global, not shared, "
+        "prefers local)",
+        "  client \\ serving  aws-east  gke-west  onprem",
+        "  aws-east          x         .         .",
+        "  gke-west          .         x         .",
+        "  onprem            .         .         x"]
+    assert "not modelled" not in out and "load-balancer" not in out

@@ -155,6 +155,53 @@ def test_each_drift_is_reported_and_nothing_else(mesh, changes, expected):
     assert exit_code(report) == 1
 
 
+@pytest.fixture(scope="module")
+def override_mesh(tmp_path_factory):
+    """The fixture mesh, where cluster-a's copy of shop/web has an override label and annotation."""
+    path = tmp_path_factory.mktemp("overrides") / "mesh.yaml"
+    path.write_text(FIXTURES.joinpath("mesh.yaml").read_text().replace(
+        "      annotations: {example.com/owner: web-team}\n",
+        "      annotations: {example.com/owner: web-team}\n      overrides:\n"
+        "        cluster-a: {labels: {cloud: aws}, annotations: {example.com/lb: nlb}}\n"))
+    mesh, diagnostics = check_file(str(path))
+    assert diagnostics == [] and mesh.services[0].cluster_annotations == {"cluster-a": {"example.com/lb": "nlb"}}
+    return mesh
+
+
+def with_override(labels=None, annotations=None):
+    def edit(objects):
+        meta = web(objects)["metadata"]
+        meta["labels"].update(labels or {})
+        meta.setdefault("annotations", {}).update(annotations or {})
+    return edit
+
+
+A_OVERRIDE = with_override({"cloud": "aws"}, {"example.com/lb": "nlb"})
+
+
+def test_each_cluster_is_expected_to_carry_its_own_override(override_mesh):
+    # The healthy fixture has no override anywhere: only cluster-a, whose copy should, is reported.
+    assert summary(check(override_mesh)) == [
+        ("cluster-a", "annotation-drift", "shop/web", "metadata.annotations[example.com/lb]", "nlb", None),
+        ("cluster-a", "label-drift", "shop/web", "metadata.labels[cloud]", "aws", None)]
+    assert summary(check(override_mesh, cluster_a=A_OVERRIDE)) == []
+
+
+def test_a_copy_carrying_another_clusters_override_is_drift(override_mesh):
+    report = check(override_mesh, cluster_a=A_OVERRIDE, cluster_b=A_OVERRIDE)
+    assert summary(report) == [
+        ("cluster-b", "annotation-drift", "shop/web", "metadata.annotations[example.com/lb]", None, "nlb"),
+        ("cluster-b", "label-drift", "shop/web", "metadata.labels[cloud]", None, "aws")]
+    assert exit_code(report) == 1
+
+
+def test_a_wrong_override_value_is_drift_and_foreign_keys_still_are_not(override_mesh):
+    report = check(override_mesh, cluster_a=with_override({"cloud": "aws", "owner": "x"},
+                                                          {"example.com/lb": "alb", "kubectl.io/x": "y"}))
+    assert summary(report) == [
+        ("cluster-a", "annotation-drift", "shop/web", "metadata.annotations[example.com/lb]", "nlb", "alb")]
+
+
 def not_ready(service):
     def edit(objects):
         for o in objects:

@@ -234,3 +234,17 @@ def test_plan_names_what_write_tree_would_change_add_and_remove(example_mesh, sp
     counts = write_tree(files, str(out))
     assert (counts["written"], counts["removed"]) == (len(plan.added) + len(plan.changed), len(plan.removed))
     assert plan_tree(files, str(out)) == TreeChanges()
+
+
+def test_clusters_of_one_placement_with_different_overrides_get_their_own_files():
+    from meshspec.artifacts.files import to_yaml
+    from meshspec.artifacts.manifests import render_cluster
+
+    # aws-east and gke-west resolve to the same placement, and their overrides' annotations differ.
+    mesh, _ = check_file("examples/mixed-cloud.yaml")
+    assert mesh.services[0].placements["aws-east"] == mesh.services[0].placements["gke-west"]
+    files = render_files(mesh)
+    for cluster in ("aws-east", "gke-west", "onprem"):
+        [obj] = render_cluster(mesh, cluster)
+        assert files[cluster]["service.shop.web.yaml"] == (HEADER + to_yaml(obj)).encode()
+    assert b"aws-load-balancer-type" not in files["gke-west"]["service.shop.web.yaml"]

@@ -101,3 +101,55 @@ def test_user_labels_and_annotations_are_kept(spec_file):
     assert obj["metadata"]["namespace"] == "default"
     assert obj["metadata"]["labels"] == {"team": "web", **MANAGED}
     assert obj["metadata"]["annotations"] == {"example.com/owner": "web team", "service.cilium.io/global": "true"}
+
+
+MIXED = "examples/mixed-cloud.yaml"
+
+
+def test_each_cluster_gets_its_overrides_labels_and_annotations_over_the_services_own():
+    mesh, diagnostics = check_file(MIXED)
+    assert diagnostics == []
+    meta = {cluster: objects[0]["metadata"] for cluster, objects in render_mesh(mesh).items()}
+    user = {cluster: {k: v for k, v in m["annotations"].items() if not k.startswith("service.cilium.io/")}
+            for cluster, m in meta.items()}
+    assert user == {
+        "aws-east": {"example.com/owner": "shop-team",
+                     "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+                     "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal"},
+        "gke-west": {"example.com/owner": "shop-team", "networking.gke.io/load-balancer-type": "Internal"},
+        "onprem": {"example.com/owner": "shop-team", "metallb.universe.tf/address-pool": "mesh"},
+    }
+    assert meta["gke-west"]["labels"] == {"app.kubernetes.io/part-of": "shop", "cloud": "gcp", **MANAGED}
+    assert meta["aws-east"]["labels"] == meta["onprem"]["labels"] == {"app.kubernetes.io/part-of": "shop", **MANAGED}
+    assert meta["onprem"]["annotations"]["service.cilium.io/shared"] == "false"  # its placement still applies
+
+
+def test_an_override_label_or_annotation_replaces_the_services_value_there_only(spec_file):
+    mesh, diagnostics = check_file(spec_file("""\
+        apiVersion: meshspec/v1alpha1
+        kind: Mesh
+        metadata: {name: t}
+        spec:
+          clusters: [{name: c1, id: 1}, {name: c2, id: 2}]
+          services:
+            - name: web
+              labels: {tier: front}
+              annotations: {example.com/lb: shared}
+              overrides:
+                c2: {labels: {tier: edge}, annotations: {example.com/lb: dedicated}}
+              spec: {ports: [{port: 80}]}
+        """))
+    assert diagnostics == []
+    [c1], [c2] = render_cluster(mesh, "c1"), render_cluster(mesh, "c2")
+    assert (c1["metadata"]["labels"]["tier"], c2["metadata"]["labels"]["tier"]) == ("front", "edge")
+    assert c1["metadata"]["annotations"]["example.com/lb"] == "shared"
+    assert c2["metadata"]["annotations"]["example.com/lb"] == "dedicated"
+    assert c1["spec"] == c2["spec"]  # nothing of the ServiceSpec differs
+
+
+def test_only_labels_annotations_and_cilium_placement_differ_between_copies():
+    mesh, _ = check_file(MIXED)
+    copies = [objects[0] for objects in render_mesh(mesh).values()]
+    assert all(copy["spec"] == copies[0]["spec"] for copy in copies)
+    assert all({k: v for k, v in copy["metadata"].items() if k not in ("labels", "annotations")}
+               == {"name": "web", "namespace": "shop"} for copy in copies)

@@ -129,3 +129,12 @@ def test_annotations_over_256_kib_in_total(tmp_path):
                 "        selector: {app: web}\n        ports: [{port: 80}]\n")
     code, out, _ = run("validate", path)
     assert code == 1 and "[annotation-size]" in out and "262,144" in out
+
+
+def test_a_non_string_apiserver_service_type_with_an_addressless_peer(tmp_path):
+    # Found by the fuzz campaign: the peer-address message looked the list up in a dict (TypeError, exit 70).
+    text = HEAD.replace("  clusters:", "  cilium: {clustermesh: {apiserver: {serviceType: [a, b]}}}\n  clusters:") + WEB
+    code, out, _ = run("validate", spec(tmp_path, text))
+    assert code == 1
+    assert "'serviceType' must be a string, not a list" in out
+    assert "needs clustermesh.address so its peers can reach it: the IP or DNS name of one of its nodes" in out

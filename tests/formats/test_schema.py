@@ -32,7 +32,7 @@ def validator():
 def mesh_specs():
     """Every file of the repository that is a mesh spec meshspec accepts (examples and test fixtures)."""
     found = []
-    for path in sorted([ROOT / "examples" / "mesh.yaml", *(ROOT / "tests").glob("**/fixtures/**/*.yaml")]):
+    for path in sorted([*(ROOT / "examples").glob("*.yaml"), *(ROOT / "tests").glob("**/fixtures/**/*.yaml")]):
         text = path.read_text()
         if re.search(r"^kind: Mesh$", text, re.M) and check_file(str(path))[0] is not None:
             found.append(path)
@@ -70,6 +70,9 @@ def test_every_spec_of_the_repository_is_accepted(validator):
     ("spec.clusters.0", {"id": True}, "is not of type 'integer'"),
     ("spec.services.0", {"shared": "yes"}, "is not of type 'boolean'"),
     ("spec.services.0", {"affinity": "nearest"}, "is not one of"),
+    ("spec.services.0", {"overrides": {"cluster-a": {"spec": {"type": "NodePort"}}}}, "Additional properties"),
+    ("spec.services.0", {"overrides": {"cluster-a": {"labels": {"cloud": 1}}}}, "is not of type 'string'"),
+    ("spec.clusters.0", {"cilium": {"values": []}}, "is not of type 'object'"),
     ("spec.services.0.spec.ports.0", {"prot": 80}, "Additional properties"),  # Kubernetes' ServiceSpec
     ("spec.services.0.spec.ports.0", {"port": "http"}, "is not of type 'integer'"),
     ("", {"kind": "Cluster"}, "was expected"),
@@ -106,3 +109,15 @@ def test_every_field_has_a_description_for_completion():
     assert [path for path, sub in found.items() if not sub.get("description")] == []
     assert found[".spec.services.affinity"]["default"] == "none"
     assert "description" in schema["$defs"]["io.k8s.api.core.v1.ServicePort"]["properties"]["targetPort"]
+
+
+def test_the_schema_describes_per_cluster_labels_annotations_and_cilium_values():
+    spec = json_schema()["properties"]["spec"]["properties"]
+    override = spec["services"]["items"]["properties"]["overrides"]["additionalProperties"]
+    assert sorted(override["properties"]) == ["affinity", "annotations", "global", "labels", "shared"]
+    assert override["additionalProperties"] is False
+    assert override["properties"]["annotations"]["additionalProperties"] == {"type": "string"}
+    assert "this cluster only" in override["properties"]["labels"]["description"]
+    assert "never service.cilium.io/*" in override["properties"]["annotations"]["description"]
+    values = spec["clusters"]["items"]["properties"]["cilium"]["properties"]["values"]
+    assert values["type"] == "object" and "deep-merged over spec.cilium.values" in values["description"]

@@ -66,6 +66,16 @@ SERVICE_SPEC = st.fixed_dictionaries({}, optional={
     "loadBalancerSourceRanges": _often(st.lists(st.sampled_from(["10.0.0.0/8", "nope"]), max_size=2)),
 })
 CLUSTER_NAMES = ["cluster-a", "cluster-b", "cluster-c"]
+# Keys of the spec's string maps (overrides, labels, annotations), Cilium's among them: an override may not
+# set those.
+MAP_KEYS = ["app", "x/y", "service.cilium.io/global", "service.cilium.io/lb-algorithm", "io.cilium/shared-service",
+            "app.kubernetes.io/managed-by"]
+# Helm values, whole or per cluster: the chart's keys, generated ones, a private key, wrong types.
+CILIUM_VALUES = st.one_of(
+    st.sampled_from([{"ipam": {"mode": "eni"}}, {"k8sServiceHost": "10.0.0.1", "k8sServicePort": 6443},
+                     {"cluster": {"id": 9}}, {"clustermesh": 1}, {"tls": {"ca": {"key": "x"}}}, {"ipam": {"mod": 1}},
+                     {"k8sServicePort": True}, {"hubble": {"relay": {"enabled": True}}}]),
+    st.dictionaries(st.sampled_from(["ipam", "hubble", "cluster", "eni"] + WORDS), ANY, max_size=3))
 
 
 def from_rules(rules: dict) -> st.SearchStrategy:
@@ -76,7 +86,7 @@ def from_rules(rules: dict) -> st.SearchStrategy:
     elif kind == "dict" and "schema" in rules:
         valid = mapping(rules["schema"])
     elif kind == "dict" and "valuesrules" in rules:
-        valid = st.dictionaries(st.sampled_from(CLUSTER_NAMES + ["app", "x/y"]), from_rules(rules["valuesrules"]),
+        valid = st.dictionaries(st.sampled_from(CLUSTER_NAMES + MAP_KEYS), from_rules(rules["valuesrules"]),
                                 max_size=3)
     elif kind == "dict":
         valid = st.dictionaries(st.sampled_from(WORDS), ANY, max_size=3)
@@ -113,7 +123,9 @@ def _cluster() -> st.SearchStrategy:
                                            "context": _often(st.sampled_from(["kind-a", ""])),
                                            "clustermesh": _often(st.fixed_dictionaries(
                                                {}, optional={"address": st.sampled_from(["10.0.0.1", "x y"]),
-                                                             "port": st.integers(0, 70000)}))})
+                                                             "port": st.integers(0, 70000)})),
+                                           "cilium": _often(st.fixed_dictionaries(
+                                               {}, optional={"values": _often(CILIUM_VALUES)}))})
 
 
 SPECS = st.builds(

@@ -14,10 +14,10 @@ def check_cilium(c: Checker, spec: dict, clusters: list[tuple[int, dict]]) -> No
     cilium = spec.get("cilium")
     if not isinstance(cilium, dict) or not manages_clustermesh(cilium):
         for i, cluster in clusters:
-            if "clustermesh" in cluster:
-                c.report("ignored-field", ("spec", "clusters", i, "clustermesh"), "clustermesh has no effect: "
-                         "meshspec sets up Cluster Mesh only when spec.cilium has more than a version.",
-                         at_key=True)
+            for key in ("clustermesh", "cilium"):
+                if key in cluster:
+                    c.report("ignored-field", ("spec", "clusters", i, key), f"{key} has no effect: meshspec sets "
+                             "up Cluster Mesh only when spec.cilium has more than a version.", at_key=True)
         return
     namespace = cilium.get("namespace")
     if isinstance(namespace, str) and not is_dns1123_label(namespace):
@@ -26,12 +26,19 @@ def check_cilium(c: Checker, spec: dict, clusters: list[tuple[int, dict]]) -> No
     if is_int(node_port) and not NODE_PORT_RANGE[0] <= node_port <= NODE_PORT_RANGE[1]:
         c.report("node-port", ("spec", "cilium", "clustermesh", "apiserver", "nodePort"),
                  f"nodePort {node_port} is outside Kubernetes' NodePort range {NODE_PORT_RANGE[0]}-{NODE_PORT_RANGE[1]}.")
-    service_type = get_in(cilium, "clustermesh", "apiserver", "serviceType") or "NodePort"
+    service_type = get_in(cilium, "clustermesh", "apiserver", "serviceType")
+    service_type = service_type if isinstance(service_type, str) else "NodePort"  # a wrong type is reported apart
     for i, cluster in clusters:
         check_mesh_endpoint(c, ("spec", "clusters", i), cluster, service_type, len(clusters) > 1)
     values = cilium.get("values")
     if isinstance(values, dict):
         check_values(values, c.under(("spec", "cilium", "values")))
+    for i, cluster in clusters:
+        own = get_in(cluster, "cilium", "values")
+        if isinstance(own, dict):  # merged over spec.cilium.values, so checked as those are
+            name = cluster.get("name")
+            where = f"{name}'s cilium.values" if isinstance(name, str) else f"spec.clusters[{i}].cilium.values"
+            check_values(own, c.under(("spec", "clusters", i, "cilium", "values")), where)
 
 
 _WHERE_PEERS_CONNECT = {

@@ -25,6 +25,7 @@ def check_service(c: Checker, at: Path, svc: dict, clusters: list[str], defaults
     check_backends(c, at, svc, clusters, where)
     check_overrides(c, at, svc, clusters, where)
     check_metadata_maps(c, at, svc)
+    check_override_metadata(c, at, svc, where)
     check_ignored_fields(c, at, svc, defaults, where)
     check_kubernetes_service(c, at, svc)
 
@@ -91,7 +92,30 @@ def _unknown_cluster(name: str, clusters: list[str]) -> str:
 
 def check_metadata_maps(c: Checker, at: Path, svc: dict) -> None:
     """Label and annotation keys/values as the API server accepts them; meshspec's own keys are reserved."""
-    for key, value in as_dict(svc.get("labels")).items():
+    check_labels(c, at, as_dict(svc.get("labels")))
+    annotations = as_dict(svc.get("annotations"))
+    check_annotations(c, at, annotations)
+    _check_size(c, at + ("annotations",), _strings(annotations))
+
+
+def check_override_metadata(c: Checker, at: Path, svc: dict, where: list[str]) -> None:
+    """overrides.<cluster>.labels and .annotations: the service-level rules, and no Cilium annotation at all,
+    since global, shared and affinity are what may differ in Cilium's view of the copies. The size limit
+    holds for each cluster's merged annotations."""
+    base = _strings(as_dict(svc.get("annotations")))
+    for name, override in as_dict(svc.get("overrides")).items():
+        if not isinstance(override, dict):
+            continue
+        override_at = at + ("overrides", name)
+        check_labels(c, override_at, as_dict(override.get("labels")))
+        annotations = as_dict(override.get("annotations"))
+        check_annotations(c, override_at, annotations, cluster=str(name))
+        if annotations and name in where and _size(base) <= MAX_ANNOTATIONS_BYTES:
+            _check_size(c, override_at + ("annotations",), {**base, **_strings(annotations)}, f" in {name}")
+
+
+def check_labels(c: Checker, at: Path, labels: dict) -> None:
+    for key, value in labels.items():
         if not isinstance(key, str) or not isinstance(value, str):
             continue
         path = at + ("labels", key)
@@ -102,23 +126,44 @@ def check_metadata_maps(c: Checker, at: Path, svc: dict) -> None:
         if not is_label_value(value):
             c.report("label-value", path, f"label value {value!r} must be at most 63 letters, digits, '-', '_' or "
                      "'.', starting and ending with a letter or digit.")
-    for key in as_dict(svc.get("annotations")):
+
+
+def check_annotations(c: Checker, at: Path, annotations: dict, cluster: str | None = None) -> None:
+    """`cluster`: the annotations are that cluster's override."""
+    for key in annotations:
         if not isinstance(key, str):
             continue
         path = at + ("annotations", key)
         _check_qualified_name(c, path, key, "annotation")
         if key in OWNED:
-            c.report("reserved-annotation", path, f"annotation {key!r} is derived from the global, shared and "
-                     "affinity fields; set those instead.", at_key=True)
+            fields = f"overrides.{cluster}.global, shared and affinity" if cluster else \
+                "the global, shared and affinity fields"
+            c.report("reserved-annotation", path, f"annotation {key!r} is derived from {fields}; set those "
+                     "instead.", at_key=True)
+        elif cluster is not None and key.startswith(PREFIX):
+            c.report("override-cilium-annotation", path, f"annotation {key!r} may not differ per cluster: of "
+                     f"Cilium's annotations only global, shared and affinity do, set as overrides.{cluster}'s "
+                     "fields of those names; set it in the service's own annotations, for every cluster.",
+                     at_key=True)
         elif key.startswith(PREFIX) and key not in PASSED_THROUGH:
             hint = difflib.get_close_matches(key, [*PASSED_THROUGH, *OWNED[::2]], n=1)
             c.report("unknown-cilium-annotation", path, f"Cilium reads no annotation {key!r}"
                      + (f"; did you mean {hint[0]!r}?" if hint else "") + " It is passed through unchanged.",
                      at_key=True)
-    total = sum(len(k) + len(v) for k, v in as_dict(svc.get("annotations")).items()
-                if isinstance(k, str) and isinstance(v, str))
+
+
+def _strings(mapping: dict) -> dict[str, str]:
+    return {k: v for k, v in mapping.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def _size(annotations: dict[str, str]) -> int:
+    return sum(len(k) + len(v) for k, v in annotations.items())
+
+
+def _check_size(c: Checker, at: Path, annotations: dict[str, str], where: str = "") -> None:
+    total = _size(annotations)
     if total > MAX_ANNOTATIONS_BYTES:  # ValidateAnnotationsSize, apimachinery's TotalAnnotationSizeLimitB
-        c.report("annotation-size", at + ("annotations",), f"the annotations total {total:,} bytes; Kubernetes "
+        c.report("annotation-size", at, f"the annotations total {total:,} bytes{where}; Kubernetes "
                  f"allows at most {MAX_ANNOTATIONS_BYTES:,} (256 KiB) per object.", at_key=True)
 
 
