@@ -3,7 +3,10 @@
 the Python language host is not served by the Go module proxy, so `pulumi up` on `runtime: python` cannot
 start here), in a copy of the project with its real Pulumi.yaml and stacks/.
 
-The e2e specs leave out `cilium.install`: the Cilium Helm release needs the chart repository online.
+Issue 12's seven scenarios, each asserting what a user sees (kubectl, `meshspec verify`/`diff`/`stacks`, the
+engine's change summary). Deletes (scenarios 4 and 6) finish because each control plane runs
+kube-controller-manager's garbage collector: the provider deletes with foreground propagation. The e2e specs
+leave out `cilium.install`: the Cilium Helm release needs the chart repository online.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from tests.support.pulumi_engine import REPO, Project, PulumiBinaries
 pytestmark = [pytest.mark.e2e, pytest.mark.pulumi]
 
 EXAMPLE = REPO / "examples" / "mesh.yaml"
+# What the scenarios measured, for the run's summary (tests/e2e/conftest.py prints TABLE).
+TABLE: list[str] = []
 
 
 def meshspec_cli(*args: str, cwd: Path = REPO, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -166,10 +171,7 @@ def test_one_stack_for_the_whole_mesh_creates_exactly_its_services(project, mesh
     assert r.returncode == 0, r.stdout + r.stderr
     again = project.run("up", "mesh", expect_no_changes=True)
     assert again.changed() == {}, again.output
-
-
-# What the scenarios measured, for the run's summary (tests/e2e/conftest.py prints TABLE).
-TABLE: list[str] = []
+    TABLE.append(f"pulumi: one stack for the mesh, `up`: {up.seconds:.1f}s (21 resources), no-op `up`: {again.seconds:.1f}s")
 
 
 def service(mesh, cluster: str, namespace: str, name: str) -> dict:
