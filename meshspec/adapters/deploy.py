@@ -47,6 +47,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_tls as tls
 
+from ..analysis.verify import with_defaults
 from ..artifacts.cilium_values import cluster_values
 from ..artifacts.manifests import mesh_namespaces, render_cluster, render_namespace
 from ..cilium.helm import CA_SECRET, CILIUM_HELM_REPO
@@ -55,8 +56,10 @@ from ..spec.model import Cluster, Mesh
 
 CILIUM_CHART = "cilium"
 CILIUM_RELEASE = "cilium"  # the release name `cilium install` uses; the CA Secret's Helm metadata names it
-# pulumi-kubernetes' own annotation: no await on create or update (pkg/metadata/annotations.go)
+# pulumi-kubernetes' own annotations (pkg/metadata/annotations.go): no await on create or update; and
+# force server-side apply conflicts on this object (what the provider option enablePatchForce does for all)
 SKIP_AWAIT = "pulumi.com/skipAwait"
+PATCH_FORCE = "pulumi.com/patchForce"
 CA_COMMON_NAME = "Cilium CA"  # what certgen and the chart name the CA they generate
 CA_VALIDITY_HOURS = 3 * 365 * 24
 CA_ALLOWED_USES = ["cert_signing", "crl_signing", "digital_signature", "key_encipherment"]
@@ -120,6 +123,17 @@ def adopt_options(adopt: bool, keywords: frozenset[str] | None = None) -> dict[s
     return {option: True for option in ("upsert_existing_objects", "enable_patch_force") if option in keywords}
 
 
+def adopt_annotations(adopt: bool, keywords: frozenset[str] | None = None) -> dict[str, str]:
+    """The annotations each adopted object carries (meshspec:adopt): `pulumi.com/patchForce` where the SDK's
+    Provider has no enable_patch_force (pulumi-kubernetes 4.25 has none). Without force, server-side apply
+    refuses to take a field another manager set to another value (`Server-Side Apply field conflict
+    detected`), which is what adopting a Service someone applied by hand meets (tests/e2e/test_pulumi.py)."""
+    if not adopt:
+        return {}
+    keywords = provider_keywords() if keywords is None else keywords
+    return {} if "enable_patch_force" in keywords else {PATCH_FORCE: "true"}
+
+
 def deploy(mesh: Mesh, clusters: Sequence[str] | None = None, render_dir: str | None = None,
            ca: MeshCA | None = None, adopt: bool = False) -> dict[str, Deployed]:
     """Register every Service of `mesh` on its cluster's provider and, when the spec installs Cilium,
@@ -149,6 +163,8 @@ def deploy(mesh: Mesh, clusters: Sequence[str] | None = None, render_dir: str | 
                         "`meshspec render` writes each cluster's cilium-values.yaml for Helm")
         install = False
     ca = mesh_ca(mesh, selected, ca) if install else None  # before any registration: it may refuse
+    # Rendered files stay the objects `meshspec render` writes: no provider annotation goes into them.
+    applied_annotations = {} if render_dir else adopt_annotations(adopt)
     deployed: dict[str, Deployed] = {}
     namespaces_of = mesh_namespaces(mesh)
     for cluster in selected:
@@ -167,7 +183,7 @@ def deploy(mesh: Mesh, clusters: Sequence[str] | None = None, render_dir: str | 
         namespaces = {
             name: k8s.core.v1.Namespace(
                 f"{cluster.name}/{name}",  # a URN includes the type, so no Service's name can clash with it
-                metadata=render_namespace(name)["metadata"],
+                metadata=_annotated(render_namespace(name)["metadata"], applied_annotations),
                 # Deleting a Namespace deletes everything in it, which meshspec does not own: `pulumi destroy`
                 # and a namespace no Service uses any more only drop it from the stack.
                 opts=pulumi.ResourceOptions(provider=provider, retain_on_delete=True))
@@ -179,20 +195,34 @@ def deploy(mesh: Mesh, clusters: Sequence[str] | None = None, render_dir: str | 
             # Global Services only work once Cilium (and its Cluster Mesh) runs.
             needs = ([cilium.release] if cilium else []) + (
                 [namespaces[meta["namespace"]]] if meta["namespace"] in namespaces else [])
+            spec = obj["spec"]
             if not render_dir:
                 # Without it the provider waits up to 10 minutes for local ready endpoints (and, for a
                 # LoadBalancer, an ingress IP), then fails the update. A global Service of a cluster
                 # that only consumes remote backends has no local endpoints by design.
-                meta = {**meta, "annotations": {**meta.get("annotations", {}), SKIP_AWAIT: "true"}}
+                meta = _annotated(meta, {SKIP_AWAIT: "true", **applied_annotations})
+                # The API server's defaults the spec implies (type ClusterIP, sessionAffinity None, protocol
+                # TCP, targetPort = port), which verify expects, made explicit: server-side apply only
+                # owns, and on adoption only takes over, the fields it sends, so a Service made by hand
+                # with sessionAffinity ClientIP would keep it, and verify would report spec drift that no
+                # `pulumi up` repairs. On a new Service the values are the ones the API server would set.
+                spec = with_defaults(spec)
             # Kubernetes names and namespaces never contain "/", so the logical name is unambiguous.
             services[key] = k8s.core.v1.Service(
                 f"{cluster.name}/{key}",
                 metadata=meta,
-                spec=obj["spec"],
+                spec=spec,
                 opts=pulumi.ResourceOptions(provider=provider, depends_on=needs or None),
             )
         deployed[cluster.name] = Deployed(services, cilium, namespaces)
     return deployed
+
+
+def _annotated(metadata: dict[str, Any], annotations: dict[str, str]) -> dict[str, Any]:
+    """metadata with `annotations` added (a copy; the same dict when there are none to add)."""
+    if not annotations:
+        return metadata
+    return {**metadata, "annotations": {**metadata.get("annotations", {}), **annotations}}
 
 
 def mesh_ca(mesh: Mesh, clusters: Sequence[Cluster], configured: MeshCA | None) -> MeshCA:

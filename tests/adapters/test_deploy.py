@@ -33,8 +33,9 @@ from pulumi.runtime.mocks import MockMonitor, MockResourceArgs
 
 from meshspec.artifacts.cilium_values import cluster_values
 from meshspec.cilium.helm import CILIUM_HELM_REPO
-from meshspec.adapters.deploy import MeshCA, adopt_options, ca_fingerprint, deploy, provider_keywords, run
+from meshspec.adapters.deploy import MeshCA, adopt_annotations, adopt_options, ca_fingerprint, deploy, provider_keywords, run
 from meshspec.spec.model import Mesh, build_mesh
+from meshspec.analysis.verify import with_defaults
 from meshspec.artifacts.manifests import render_cluster
 from meshspec.cilium.annotations import SHARED
 from tests.support import ROOT as REPOSITORY
@@ -241,7 +242,7 @@ def test_service_inputs_equal_the_rendered_objects(mocks):
     for cluster in mesh.clusters:
         for obj in render_cluster(mesh, cluster.name):
             logical = f"{cluster.name}/{obj['metadata']['namespace']}/{obj['metadata']['name']}"
-            assert services[logical].inputs == skipping_await(obj)
+            assert services[logical].inputs == as_applied(obj)
     # The spec's per-cluster override: cluster-a consumes but does not share its endpoints.
     assert services["cluster-a/default/myapp-service"].inputs["metadata"]["annotations"][SHARED] == "false"
     assert SHARED not in services["cluster-b/default/myapp-service"].inputs["metadata"]["annotations"]
@@ -260,13 +261,31 @@ def test_camel_case_fields_and_user_keys_arrive_intact(mocks):
     assert spec["selector"] == {"app_name": "web"}
     assert web["metadata"]["labels"]["team_name"] == "web"
     assert web["metadata"]["annotations"]["example.com/owner_id"] == "42"
-    assert web == skipping_await(render_cluster(mesh, "east")[0])
+    assert web == as_applied(render_cluster(mesh, "east")[0])
 
 
-def skipping_await(obj: dict) -> dict:
-    """A rendered object as deploy() applies it: with pulumi.com/skipAwait."""
+def as_applied(obj: dict) -> dict:
+    """A rendered object as deploy() applies it: with pulumi.com/skipAwait, and the API server's defaults
+    that verify expects (with_defaults) made explicit."""
     meta = obj["metadata"]
-    return {**obj, "metadata": {**meta, "annotations": {**meta.get("annotations", {}), "pulumi.com/skipAwait": "true"}}}
+    return {**obj, "metadata": {**meta, "annotations": {**meta.get("annotations", {}), "pulumi.com/skipAwait": "true"}},
+            "spec": with_defaults(obj["spec"])}
+
+
+def test_applied_services_set_the_defaults_verify_expects_and_rendered_ones_do_not(mocks):
+    """Server-side apply takes over only the fields it sends: adopting a hand-made Service with sessionAffinity
+    ClientIP left it so, and verify reported spec drift no `pulumi up` repaired (tests/e2e/test_pulumi.py)."""
+    execute(lambda: deploy(load_mesh(EXAMPLE), ca=MeshCA(cert=CONFIG_CERT, key=CONFIG_KEY)))
+    checkout = mocks.services()["cluster-a/shop/checkout"].inputs["spec"]
+    assert (checkout["type"], checkout["sessionAffinity"]) == ("ClusterIP", "None")
+    assert [(p["protocol"], p["targetPort"]) for p in checkout["ports"]] == [("TCP", 8080), ("TCP", 9090)]
+    inventory = mocks.services()["cluster-b/shop/inventory"].inputs["spec"]
+    assert inventory["ports"][0]["targetPort"] == 8080  # the spec leaves it out: the port
+    assert mocks.services()["cluster-a/default/myapp-service"].inputs["spec"]["type"] == "LoadBalancer"
+    rendering = start_mocks()
+    execute(lambda: deploy(load_mesh(EXAMPLE), render_dir="out/pulumi"))
+    rendered = rendering.services()["cluster-a/shop/checkout"].inputs["spec"]
+    assert "sessionAffinity" not in rendered and "type" not in rendered
 
 
 def test_applied_services_skip_the_providers_await_and_rendered_ones_do_not(mocks):
@@ -628,6 +647,30 @@ def test_without_adopt_existing_objects_are_not_taken_over(mocks, project_dir):
     execute(run)
     for provider in mocks.providers().values():
         assert "upsertExistingObjects" not in provider.inputs and "enablePatchForce" not in provider.inputs
+
+
+def test_adopted_objects_force_server_side_apply_conflicts_where_the_provider_cannot(mocks, project_dir):
+    """pulumi-kubernetes 4.25 has no enablePatchForce option; without force its server-side apply Create fails on
+    a field another manager set to another value (`Server-Side Apply field conflict detected`, shown against the
+    real engine by tests/e2e/test_pulumi.py). The annotation forces it per object."""
+    set_config(spec=FIELDS_SPEC, adopt=True)
+    execute(run)
+    adopted = [*mocks.services().values(), *mocks.of_type(NAMESPACE).values()]
+    assert adopted and mocks.of_type(NAMESPACE)
+    forced = "enable_patch_force" not in provider_keywords()
+    for obj in adopted:
+        assert (obj.inputs["metadata"]["annotations"].get("pulumi.com/patchForce") == "true") is forced, obj.name
+
+
+@pytest.mark.parametrize("config", [{}, {"adopt": True, "renderDir": "out/pulumi"}], ids=["no-adopt", "render"])
+def test_without_adopt_or_when_rendering_nothing_is_forced(mocks, project_dir, config):
+    set_config(spec=FIELDS_SPEC, **config)
+    execute(run)
+    for obj in [*mocks.services().values(), *mocks.of_type(NAMESPACE).values()]:
+        assert "pulumi.com/patchForce" not in obj.inputs["metadata"].get("annotations", {}), obj.name
+    assert adopt_annotations(True, frozenset()) == {"pulumi.com/patchForce": "true"}
+    assert adopt_annotations(True, frozenset({"enable_patch_force"})) == {}
+    assert adopt_annotations(False, frozenset()) == {}
 
 
 def test_adopt_passes_only_what_the_installed_sdk_has():

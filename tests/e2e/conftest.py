@@ -31,6 +31,7 @@ except ImportError:  # tests/ itself on sys.path (no tests/__init__.py, plain `p
 _skip_reason: str | None = None
 _skipped = 0
 _start_seconds: float | None = None
+_controller_manager_seconds: float | None = None
 
 
 def pytest_configure(config):
@@ -91,16 +92,18 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if _skip_reason and "s" not in (config.option.reportchars or "") and "a" not in (config.option.reportchars or ""):
         terminalreporter.write_line(f"{_skip_reason} ({_skipped} e2e tests skipped)")
     if _start_seconds is not None:
-        terminalreporter.write_line(f"e2e: 3 control planes started in {_start_seconds:.1f}s")
+        terminalreporter.write_line(f"e2e: 3 control planes started in {_start_seconds:.1f}s (of which "
+                                    f"{_controller_manager_seconds:.1f}s for their kube-controller-managers)")
     for line in _report_lines():
         terminalreporter.write_line(line)
 
 
 def _report_lines() -> list[str]:
-    """What e2e tests left for the summary (the Service corpus table, the large verify's numbers)."""
+    """What e2e tests left for the summary (the Service corpus table, the large verify's numbers, the Pulumi
+    engine's times)."""
     lines = []
     for name in ("tests.e2e.test_service_validation", "e2e.test_service_validation",
-                 "tests.e2e.test_large", "e2e.test_large"):
+                 "tests.e2e.test_large", "e2e.test_large", "tests.e2e.test_pulumi", "e2e.test_pulumi"):
         module = sys.modules.get(name)
         lines += getattr(module, "TABLE", [])
     return lines
@@ -109,9 +112,9 @@ def _report_lines() -> list[str]:
 @pytest.fixture(scope="session")
 def mesh(tmp_path_factory):
     """Three control planes (cluster-a, -b, -c), started once per session."""
-    global _start_seconds
+    global _start_seconds, _controller_manager_seconds
     m = controlplane.start_mesh(tmp_path_factory.mktemp("controlplanes"))
-    _start_seconds = m.start_seconds
+    _start_seconds, _controller_manager_seconds = m.start_seconds, m.controller_manager_seconds
     try:
         yield m
     finally:

@@ -35,9 +35,10 @@ def test_without_go_it_says_so_and_builds_nothing(tmp_path):
     assert not (tmp_path / "cache" / "manifest.json").exists()
 
 
-def test_kube_apiserver_pins_each_staging_module_to_the_matching_release():
+@pytest.mark.parametrize("binary", ["kube-apiserver", "kube-controller-manager"])
+def test_kubernetes_binaries_pin_each_staging_module_to_the_matching_release(binary):
     bc = load_script()
-    module_dir = REPO / "tools" / "e2e" / "kube-apiserver"
+    module_dir = REPO / "tools" / "e2e" / binary
     version = bc.required_version(module_dir, "k8s.io/kubernetes")
     staging = "v0." + version.split(".", 1)[1]  # v1.36.3 -> v0.36.3
     replaces = dict(re.findall(r"^\s*(k8s\.io/\S+) => k8s\.io/\S+ (v\S+)$", (module_dir / "go.mod").read_text(), re.M))
@@ -57,6 +58,8 @@ def test_versions_come_from_the_go_modules():
     kube = bc.required_version(REPO / "tools/e2e/kube-apiserver", "k8s.io/kubernetes")
     # kubectl from the wheel is the same minor as kube-apiserver (no version skew).
     assert kube.split(".")[:2] == ("v" + bc.KUBECTL_VERSION).split(".")[:2]
+    # kube-controller-manager is built from the same k8s.io/kubernetes release as kube-apiserver.
+    assert bc.required_version(REPO / "tools/e2e/kube-controller-manager", "k8s.io/kubernetes") == kube
 
 
 @pytest.mark.e2e
@@ -68,7 +71,7 @@ def test_second_run_is_instant_and_changes_nothing():
     seconds = time.monotonic() - t0
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert len(lines) == 3 and all(line.endswith("(cached)") for line in lines), r.stdout
+    assert len(lines) == 4 and all(line.endswith("(cached)") for line in lines), r.stdout
     assert seconds < 10
     assert json.loads((cache / "manifest.json").read_text())["binaries"] == before["binaries"]
 

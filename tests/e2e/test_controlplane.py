@@ -103,6 +103,18 @@ def test_stopped_cluster_is_unreachable(mesh):
     mesh.kubectl("cluster-c", "get", "namespaces", "--request-timeout=5s")
 
 
+def test_a_foreground_delete_finishes_because_the_garbage_collector_runs(mesh):
+    """kube-apiserver only marks a foreground delete (a foregroundDeletion finalizer); kube-controller-manager's
+    garbage collector removes the finalizer, and then the object is gone (pulumi-kubernetes deletes this way)."""
+    for cp in mesh:
+        mesh.kubectl(cp.name, "create", "configmap", "foreground", "-n", "default", "--from-literal=k=v")
+        out = mesh.kubectl(cp.name, "delete", "configmap", "foreground", "-n", "default", "--cascade=foreground",
+                           "--timeout=60s").stdout
+        assert 'configmap "foreground" deleted' in out
+        r = mesh.kubectl(cp.name, "get", "configmap", "foreground", "-n", "default", check=False)
+        assert r.returncode != 0 and "NotFound" in r.stderr, r.stderr
+
+
 def test_teardown_leaves_no_process_or_port(tmp_path):
     spec = (controlplane.ClusterSpec("solo", 9, "10.99.0.0/16"),)
     m = controlplane.start_mesh(tmp_path, spec)

@@ -10,9 +10,13 @@ whose token belongs to a ServiceAccount that may only get/list Services,
 EndpointSlices and Namespaces and get kube-system/cilium-config.  Each cluster
 also gets a cilium-config ConfigMap with its cluster-name and cluster-id.
 
-No controller-manager or scheduler runs: there is no EndpointSlice controller
-and no namespace controller (a deleted namespace stays Terminating), and no
-pod ever runs.  `default`, `kube-system`, `kube-public` exist from the start.
+Each cluster also runs a kube-controller-manager with one controller, the
+garbage collector: it removes the foregroundDeletion finalizer that a
+foreground delete (kubectl delete --cascade=foreground, pulumi-kubernetes'
+default) waits on.  No other controller and no scheduler runs: there is no
+EndpointSlice controller and no namespace controller (a deleted namespace
+stays Terminating), and no pod ever runs.  `default`, `kube-system`,
+`kube-public` exist from the start.
 
 The binaries come from tools/e2e/build_controlplane.py, which records them in
 <cache>/manifest.json (~/.cache/meshspec-e2e, or $MESHSPEC_E2E_CACHE).
@@ -95,6 +99,7 @@ class Binaries:
     etcd: Path
     kube_apiserver: Path
     kubectl: Path
+    kube_controller_manager: Path
     versions: dict = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -107,7 +112,7 @@ class Binaries:
             raise BinariesMissing(f"control-plane binaries not built ({manifest_path} missing); {BUILD_HINT}")
         entries = manifest.get("binaries", {})
         paths, versions = {}, {}
-        for name in ("etcd", "kube-apiserver", "kubectl"):
+        for name in ("etcd", "kube-apiserver", "kubectl", "kube-controller-manager"):
             path = Path(entries.get(name, {}).get("path", ""))
             if not entries.get(name) or not path.is_file() or not os.access(path, os.X_OK):
                 raise BinariesMissing(f"control-plane binaries not built ({name} missing); {BUILD_HINT}")
@@ -290,9 +295,11 @@ class ControlPlane:
     apiserver_port: int
     etcd_port: int
     etcd_peer_port: int
+    controller_manager_port: int
     aliases: tuple[str, ...] = ()
     etcd: _Proc | None = field(default=None, repr=False)
     apiserver: _Proc | None = field(default=None, repr=False)
+    controller_manager: _Proc | None = field(default=None, repr=False)
 
     @property
     def apiserver_log(self) -> Path:
@@ -303,11 +310,16 @@ class ControlPlane:
         return self.data_dir / "etcd.log"
 
     @property
+    def controller_manager_log(self) -> Path:
+        return self.data_dir / "kube-controller-manager.log"
+
+    @property
     def ports(self) -> tuple[int, ...]:
-        return (self.apiserver_port, self.etcd_port, self.etcd_peer_port)
+        return (self.apiserver_port, self.etcd_port, self.etcd_peer_port, self.controller_manager_port)
 
     def processes(self) -> list[_Proc]:
-        return [p for p in (self.apiserver, self.etcd) if p is not None]
+        """In stop order: the controller manager, then kube-apiserver, then etcd."""
+        return [p for p in (self.controller_manager, self.apiserver, self.etcd) if p is not None]
 
     def get(self, path: str, token: str | None = None, timeout: float = 5) -> tuple[int, bytes]:
         """GET path over HTTPS with the admin token (or `token`)."""
@@ -335,7 +347,7 @@ def _start_etcd(cp: ControlPlane, bins: Binaries) -> None:
 def _check_alive(cp: ControlPlane, abort: threading.Event | None = None) -> None:
     if abort is not None and abort.is_set():
         raise _Abandoned(f"{cp.name}: start abandoned")
-    for p in (cp.etcd, cp.apiserver):
+    for p in (cp.etcd, cp.apiserver, cp.controller_manager):
         if p is not None and not p.alive():
             raise ControlPlaneError(
                 f"{p.name} exited with code {p.popen.returncode} before {cp.name} was ready; "
@@ -425,6 +437,61 @@ def _wait_ready(cp: ControlPlane, deadline: float, budget: float, abort: threadi
         time.sleep(0.25)
 
 
+def _write_admin_kubeconfig(cp: ControlPlane) -> Path:
+    """A kubeconfig with only this cluster's admin credentials (for kube-controller-manager)."""
+    path = cp.data_dir / "admin.kubeconfig"
+    config = {"apiVersion": "v1", "kind": "Config",
+              "clusters": [{"name": cp.name, "cluster": {"server": cp.url, "certificate-authority": str(cp.ca_file)}}],
+              "users": [{"name": "admin", "user": {"token": cp.admin_token}}],
+              "contexts": [{"name": cp.name, "context": {"cluster": cp.name, "user": "admin"}}],
+              "current-context": cp.name}
+    path.write_text(json.dumps(config, indent=2) + "\n")
+    path.chmod(0o600)
+    return path
+
+
+def _start_controller_manager(cp: ControlPlane, bins: Binaries) -> None:
+    """Only the garbage collector; the admin credentials (no per-controller service accounts, so no
+    service-account key is needed); no leader election (one instance). Its health endpoint is served on
+    127.0.0.1 with a self-signed certificate, and /healthz is readable without credentials (the default
+    --authorization-always-allow-paths)."""
+    kubeconfig = _write_admin_kubeconfig(cp)
+    cp.controller_manager = _Proc(f"{cp.name}/kube-controller-manager", [
+        str(bins.kube_controller_manager),
+        "--kubeconfig", str(kubeconfig),
+        "--controllers", "garbage-collector-controller",
+        "--leader-elect=false",
+        "--use-service-account-credentials=false",
+        "--bind-address", "127.0.0.1", "--secure-port", str(cp.controller_manager_port),
+        "--cert-dir", str(cp.data_dir / "controller-manager-certs"),
+        "--profiling=false",
+    ], cp.controller_manager_log)
+
+
+def _wait_controller_manager(cp: ControlPlane, deadline: float, budget: float,
+                             abort: threading.Event | None = None) -> None:
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE  # its own self-signed serving certificate; only /healthz is read
+    last = ""
+    while True:
+        _check_alive(cp, abort)
+        try:
+            with urllib.request.urlopen(f"https://127.0.0.1:{cp.controller_manager_port}/healthz",
+                                        context=ctx, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except urllib.error.HTTPError as e:
+            last = f"/healthz {e.code}: {e.read().decode(errors='replace')[-400:]}"
+        except (OSError, ssl.SSLError) as e:
+            last = f"/healthz: {e}"
+        if time.monotonic() > deadline:
+            raise ControlPlaneError(
+                f"{cp.name}: kube-controller-manager not healthy after {budget:g}s ({last}); "
+                f"tail of {cp.controller_manager_log}:\n{_tail(cp.controller_manager_log)}")
+        time.sleep(0.25)
+
+
 def _setup_objects(cluster_name: str, cluster_id: int) -> str:
     """The read-only ServiceAccount and its RBAC, and cilium-config (YAML stream)."""
     docs = [
@@ -467,6 +534,7 @@ class Mesh:
         self.kubeconfig = workdir / "kubeconfig"
         self.kube_cache = workdir / "kubectl-cache"
         self.start_seconds: float | None = None
+        self.controller_manager_seconds: float | None = None  # of start_seconds: the controller managers' start
 
     def __getitem__(self, name: str) -> ControlPlane:
         return self.clusters[name]
@@ -537,7 +605,7 @@ class Mesh:
         _wait_ready(cp, time.monotonic() + timeout, timeout)
 
     def close(self) -> None:
-        """End every process of every cluster; apiservers first, then etcds."""
+        """End every process of every cluster; controller managers and apiservers first, then etcds."""
         errors = []
         for cp in self:
             for p in cp.processes():
@@ -565,19 +633,19 @@ def start_mesh(workdir: Path, specs: tuple[ClusterSpec, ...] = DEFAULT_CLUSTERS,
     binaries = binaries or Binaries.find()
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    ports = free_ports(3 * len(specs))
+    ports = free_ports(4 * len(specs))
     clusters: dict[str, ControlPlane] = {}
     for i, spec in enumerate(specs):
         d = workdir / spec.name
         d.mkdir()
-        api_port, etcd_port, peer_port = ports[3 * i:3 * i + 3]
+        api_port, etcd_port, peer_port, kcm_port = ports[4 * i:4 * i + 4]
         admin_token = secrets.token_hex(24)
         (d / "tokens.csv").write_text(f'{admin_token},admin,admin,"system:masters"\n')
         clusters[spec.name] = ControlPlane(
             name=spec.name, url=f"https://127.0.0.1:{api_port}", ca_file=d / "pki" / "ca.crt",
             admin_token=admin_token, readonly_token=None, cluster_id=spec.cluster_id,
             service_cidr=spec.service_cidr, data_dir=d, apiserver_port=api_port,
-            etcd_port=etcd_port, etcd_peer_port=peer_port, aliases=spec.aliases)
+            etcd_port=etcd_port, etcd_peer_port=peer_port, controller_manager_port=kcm_port, aliases=spec.aliases)
     mesh = Mesh(workdir, binaries, clusters)
     try:
         for cp in mesh:
@@ -595,6 +663,11 @@ def start_mesh(workdir: Path, specs: tuple[ClusterSpec, ...] = DEFAULT_CLUSTERS,
         mesh.write_kubeconfig()
         _all(lambda cp: _provision(mesh, cp), list(mesh), abort)
         mesh.write_kubeconfig()
+        t_kcm = time.monotonic()
+        for cp in mesh:
+            _start_controller_manager(cp, binaries)
+        _all(lambda cp: _wait_controller_manager(cp, deadline, timeout, abort), list(mesh), abort)
+        mesh.controller_manager_seconds = round(time.monotonic() - t_kcm, 2)
     except BaseException:
         try:
             mesh.close()
@@ -626,7 +699,8 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="meshspec-e2e-"))
     try:
         with start_mesh(workdir) as mesh:
-            print(f"{len(mesh.clusters)} control planes ready in {mesh.start_seconds:.1f}s")
+            print(f"{len(mesh.clusters)} control planes ready in {mesh.start_seconds:.1f}s "
+                  f"({mesh.controller_manager_seconds:.1f}s of it for the kube-controller-managers)")
             for cp in mesh:
                 print(f"  {cp.name}: {cp.url} (service CIDR {cp.service_cidr}, logs in {cp.data_dir})")
             print(f"export KUBECONFIG={mesh.kubeconfig}")

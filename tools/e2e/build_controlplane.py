@@ -51,6 +51,9 @@ KUBECTL_VERSION = "1.36.3"
 GO_BINARIES = {
     "etcd": (HERE / "etcd", "go.etcd.io/etcd/server/v3"),
     "kube-apiserver": (HERE / "kube-apiserver", "k8s.io/kubernetes"),
+    # Its garbage collector removes the foregroundDeletion finalizer a
+    # foreground delete (pulumi-kubernetes' default) waits on.
+    "kube-controller-manager": (HERE / "kube-controller-manager", "k8s.io/kubernetes"),
 }
 
 MANIFEST = "manifest.json"
@@ -78,7 +81,7 @@ def required_version(module_dir: Path, module: str) -> str:
 
 def ldflags(name: str, version: str) -> str:
     flags = ["-s", "-w"]
-    if name == "kube-apiserver":
+    if name in ("kube-apiserver", "kube-controller-manager"):
         # What kubernetes' hack/lib/version.sh stamps, so /version and
         # kubectl's skew check see v1.XX.Y rather than v0.0.0-master.
         major, minor = version.lstrip("v").split(".")[:2]
