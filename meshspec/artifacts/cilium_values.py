@@ -1,14 +1,19 @@
 """Each cluster's Cilium Helm values, from the spec (cilium-semantics.md section 4, "Helm values"):
 cluster.name/id, clustermesh.useAPIServer, the apiserver Service, clustermesh.config with every other
 cluster as a peer, maxConnectedClusters, and certificates issued in-cluster by certgen from the shared
-`cilium-ca` Secret, so no private key is ever rendered. The spec's own `values` go underneath.
+`cilium-ca` Secret, so no private key is ever rendered. The spec's own `values` go underneath, and under
+them the values that switch on spec.cilium.mcsapi and set spec.cilium.defaultGlobalNamespace, so a spec
+can still turn one of those off (say, clustermesh.mcsapi.corednsAutoConfigure.enabled). What depends on
+the Cilium version (the peers' shape, the MCS-API and global-namespace keys) is in cilium/chart.py.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..cilium.chart import feature_values, peers
 from ..cilium.helm import deep_merge
+from ..cilium.versions import parse_version
 from ..k8s.names import is_ip
 from ..spec.model import Cluster, Mesh
 
@@ -36,13 +41,16 @@ def generated_values(mesh: Mesh, cluster: Cluster) -> dict[str, Any]:
             "useAPIServer": True,
             "maxConnectedClusters": settings.max_connected_clusters,
             "apiserver": {"service": service, "tls": {"auto": {"enabled": True, "method": "cronJob"}}},
-            "config": {"enabled": True, "clusters": [peer(mesh, other) for other in mesh.clusters
-                                                     if other.name != cluster.name]},
+            "config": {"enabled": True, "clusters": peers([peer(mesh, other) for other in mesh.clusters
+                                                           if other.name != cluster.name],
+                                                          parse_version(settings.version))},
         },
     }
 
 
 def cluster_values(mesh: Mesh, cluster: Cluster) -> dict[str, Any]:
     """The Helm values for one cluster: the spec's extra values with the generated ones merged over them
-    (validation guarantees they do not overlap)."""
-    return deep_merge(mesh.cilium.values, generated_values(mesh, cluster))
+    (validation guarantees they do not overlap), over the version's feature values."""
+    settings = mesh.cilium
+    features = feature_values(parse_version(settings.version), settings.mcsapi, settings.default_global_namespace)
+    return deep_merge(deep_merge(features, settings.values), generated_values(mesh, cluster))
