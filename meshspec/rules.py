@@ -184,6 +184,10 @@ RULES: dict[str, Rule] = _rules(
          "the restart, or keep the id.", ("diff",)),
     Rule("max-connected-clusters", WARNING, "maxConnectedClusters changes, which Cilium cannot do in place.",
          "Reinstall every cluster, or keep the value.", ("diff",)),
+    Rule("cilium-version-changed", WARNING, "The Cilium version changes across a minor release that changes "
+         "routing, the Helm values' shape or a Cluster Mesh default.", "Read the release's upgrade notes; "
+         "upgrade one minor at a time.", ("diff",)),
+    # --- verify problems (analysis/verify.py) ---------------------------------------------------------
     Rule("missing", ERROR, "A Service the spec places in a cluster is not there.", "Deploy the spec (pulumi up "
          "or kubectl apply -k).", ("verify",)),
     Rule("missing-namespace", ERROR, "A namespace the spec's Services use in a cluster does not exist there.",
