@@ -207,6 +207,8 @@ RULES: dict[str, Rule] = _rules(
          "spec, or reinstall Cilium with the spec's values.", ("verify",)),
     Rule("clustermesh-apiserver", ERROR, "The clustermesh-apiserver Service is missing or of another type.",
          "Install Cilium with the spec's values.", ("verify",)),
+    Rule("cilium-version-mismatch", ERROR, "A cluster runs another Cilium minor release than spec.cilium.version.",
+         "Upgrade (or roll back) that cluster's Cilium, or change spec.cilium.version.", ("verify",)),
 )
 
 
