@@ -104,6 +104,14 @@ RULES: dict[str, Rule] = _rules(
     Rule("values-schema", ERROR, "A value breaks the Cilium chart's schema.", "Change it to the type the chart "
          "expects."),
     # --- services (spec/checks/services.py, kubernetes.py) ---------------------------------------------
+    Rule("values-deprecated", WARNING, "spec.cilium.values sets a value the spec's Cilium version deprecates.",
+         "Use what the message names instead; the value goes away in a later Cilium."),
+    Rule("cache-ttl", WARNING, "clustermesh.cacheTTL is zero (a dead cluster's backends are kept forever) or "
+         "not a Go duration.", "Set a duration such as 10m."),
+    Rule("cilium-feature-version", WARNING, "A spec.cilium setting the spec's Cilium version does not have, so "
+         "nothing is rendered for it.", "Upgrade Cilium, or remove the setting."),
+    Rule("mcs-manual-setup", WARNING, "MCS-API on a Cilium version that installs neither its CRDs nor the "
+         "CoreDNS configuration.", "Install the MCS-API CRDs and configure CoreDNS by hand, or use Cilium 1.19+."),
     Rule("no-clusters", ERROR, "services[].clusters is empty, so the Service exists nowhere.", "List at least "
          "one cluster, or remove the key to mean every cluster."),
     Rule("unknown-cluster", ERROR, "A cluster the mesh does not have.", "Use a name from spec.clusters."),
@@ -179,6 +187,9 @@ RULES: dict[str, Rule] = _rules(
          "the restart, or keep the id.", ("diff",)),
     Rule("max-connected-clusters", WARNING, "maxConnectedClusters changes, which Cilium cannot do in place.",
          "Reinstall every cluster, or keep the value.", ("diff",)),
+    Rule("cilium-version-changed", WARNING, "The Cilium version changes across a minor release that changes "
+         "routing, the Helm values' shape or a Cluster Mesh default.", "Read the release's upgrade notes; "
+         "upgrade one minor at a time.", ("diff",)),
     # --- verify problems (analysis/verify.py) ---------------------------------------------------------
     Rule("missing", ERROR, "A Service the spec places in a cluster is not there.", "Deploy the spec (pulumi up "
          "or kubectl apply -k).", ("verify",)),
@@ -199,6 +210,8 @@ RULES: dict[str, Rule] = _rules(
          "spec, or reinstall Cilium with the spec's values.", ("verify",)),
     Rule("clustermesh-apiserver", ERROR, "The clustermesh-apiserver Service is missing or of another type.",
          "Install Cilium with the spec's values.", ("verify",)),
+    Rule("cilium-version-mismatch", ERROR, "A cluster runs another Cilium minor release than spec.cilium.version.",
+         "Upgrade (or roll back) that cluster's Cilium, or change spec.cilium.version.", ("verify",)),
 )
 
 

@@ -2,8 +2,9 @@
 
 Per cluster, through the user's kubeconfig (KUBECONFIG with several files, contexts, exec credential
 plugins: the official `kubernetes` client's loader): one LIST of Services and one LIST of EndpointSlices,
-cluster-wide (paginated; one per namespace of interest where listing every namespace is forbidden), and
-one GET of Cilium's `cilium-config` ConfigMap. Nothing is created, changed
+cluster-wide (paginated; one per namespace of interest where listing every namespace is forbidden),
+one GET of Cilium's `cilium-config` ConfigMap, and one GET of the `cilium` DaemonSet (its agent image's
+tag is the Cilium version the cluster runs). Nothing is created, changed
 or deleted, no refreshed token is written back to the kubeconfig, and Secrets are never read. The client
 library is imported only when a cluster is queried, so the other commands never load it.
 
@@ -28,6 +29,8 @@ from ..k8s.objects import SERVICE_NAME_LABEL
 from ..k8s.observed import Obj, Observed, Result, Target, Unreachable, labels, object_key
 
 CILIUM_CONFIG = "cilium-config"
+CILIUM_DAEMONSET = "cilium"  # the agent DaemonSet of Cilium's chart (templates/cilium-agent/daemonset.yaml)
+CILIUM_AGENT_CONTAINER = "cilium-agent"
 PAGE_SIZE = 500
 GRACE_SECONDS = 2.0  # past the timeout, before a worker that ignores its deadline is abandoned
 
@@ -134,9 +137,24 @@ def observe(target: Target, keep: Callable[[Obj], bool], namespaces: Sequence[st
             slices = [s for s in listed if (object_key(s)[0], labels(s).get(SERVICE_NAME_LABEL)) in keys]
         config_map, why = _read_optional(lambda: core.read_namespaced_config_map(
             CILIUM_CONFIG, cilium_namespace, _preload_content=False, _request_timeout=budget()))
+        daemonset, image_why = _read_optional(lambda: client.AppsV1Api(api).read_namespaced_daemon_set(
+            CILIUM_DAEMONSET, cilium_namespace, _preload_content=False, _request_timeout=budget()))
         present = _namespace_names(core, namespaces, budget)
+    image = agent_image(daemonset) if daemonset is not None else None
+    if daemonset is not None and image is None:
+        image_why = f"the {CILIUM_DAEMONSET} DaemonSet has no {CILIUM_AGENT_CONTAINER} container"
     return Observed(target.cluster, target.context, tuple(services), tuple(slices), config_map, why,
-                    None if everywhere else tuple(namespaces), present)
+                    None if everywhere else tuple(namespaces), present, image, image_why)
+
+
+def agent_image(daemonset: Obj) -> str | None:
+    """The image of the DaemonSet's cilium-agent container."""
+    template = ((daemonset.get("spec") or {}).get("template") or {}).get("spec") or {}
+    for container in template.get("containers") or ():
+        if isinstance(container, dict) and container.get("name") == CILIUM_AGENT_CONTAINER:
+            image = container.get("image")
+            return image if isinstance(image, str) else None
+    return None
 
 
 def _namespace_names(core: Any, namespaces: Sequence[str], budget: Callable[[], float]) -> frozenset[str] | None:

@@ -18,6 +18,7 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 from ..artifacts.files import KUSTOMIZATION, render_files
+from ..cilium import chart
 from ..cilium.versions import parse_version
 from ..spec.model import Mesh
 from .explain import Explanation, explain
@@ -119,7 +120,7 @@ def compare(old: Mesh, new: Mesh, old_label: str = "OLD", new_label: str = "NEW"
         if service.clients:
             traffic.append(service)
     renamed = renamed_clusters(old, new)
-    risks = cluster_risks(old, new, renamed) + removal_risks(old, new, renamed) + \
+    risks = cluster_risks(old, new, renamed) + version_risks(old, new) + removal_risks(old, new, renamed) + \
         [risk for t in traffic for risk in traffic_risks(t)]
     return DiffReport(old_label, new_label, old_names, new_names, setting_changes(old, new),
                       object_changes(render_files(old), render_files(new), clusters), tuple(traffic), tuple(risks))
@@ -212,6 +213,47 @@ def cluster_risks(old: Mesh, new: Mesh, renamed: Mapping[str, str]) -> list[Risk
     return risks
 
 
+# What a Cilium version change does to routing (cilium/versions.py: the known behaviours and bugs).
+_ROUTING = (
+    ("statedb_lb", "the load balancer and its affinity code are replaced (1.18's statedb load balancer, "
+                   "cilium-semantics.md section 3): fallback between local and remote backends changes"),
+    ("invalid_affinity_drops_remote", "an affinity value other than local or remote (the documented \"none\" "
+                                      "included) drops every remote backend on 1.18-1.19 (#46623)"),
+    ("multiport_shared_target_bug", "Service ports that share one target port lose remote backends before "
+                                    "1.18.10 and 1.19.4 (#45109)"),
+)
+
+
+def version_risks(old: Mesh, new: Mesh) -> list[Risk]:
+    """A Cilium version change that changes routing, the shape of the Helm values meshspec renders, or a
+    Cluster Mesh default (cilium/chart.py cites the upgrade notes)."""
+    was, now = parse_version(old.cilium.version), parse_version(new.cilium.version)
+    reasons = [what for attribute, what in _ROUTING if getattr(was, attribute) != getattr(now, attribute)]
+    low, high = sorted((was.minor_version, now.minor_version))
+
+    def crosses(first: tuple[int, int]) -> bool:
+        return low < first <= high
+
+    if new.cilium.managed and crosses(chart.PEER_MAP_FIRST):
+        reasons.append("clustermesh.config.clusters is rendered as a list before 1.19 and as a map keyed by "
+                       "cluster name from 1.19")
+    if new.cilium.managed and new.cilium.mcsapi and crosses(chart.MCS_BLOCK_FIRST):
+        reasons.append("MCS-API moves from clustermesh.enableMCSAPISupport to clustermesh.mcsapi.enabled (1.19), "
+                       "which also installs the MCS-API CRDs and configures CoreDNS")
+    if crosses(chart.POLICY_LOCAL_DEFAULT_FIRST) and "policyDefaultLocalCluster" not in \
+            (new.cilium.values.get("clustermesh") or {}):
+        reasons.append("policy-default-local-cluster turns on by default in 1.19: network policies that select "
+                       "endpoints without io.cilium.k8s.policy.cluster stop matching other clusters' endpoints "
+                       "(find them with `cilium clustermesh inspect-policy-default-local-cluster "
+                       "--all-namespaces`, or set clustermesh.policyDefaultLocalCluster in spec.cilium.values)")
+    if high[1] - low[1] > 1 and high[0] == low[0]:
+        reasons.append("Cilium tests upgrades and rollbacks only between consecutive minor releases")
+    if not reasons:
+        return []
+    return [Risk("cilium-version-changed", f"Cilium changes {was} -> {now}: "
+                 + "; ".join(reasons) + ".")]
+
+
 def removal_risks(old: Mesh, new: Mesh, renamed: Mapping[str, str]) -> list[Risk]:
     kept = {s.key: s for s in new.services}
     risks = []
@@ -230,7 +272,8 @@ _CILIUM_SETTINGS = {"managed": "cilium (Cluster Mesh set up by meshspec)", "vers
                     "namespace": "cilium.namespace", "install": "cilium.install",
                     "service_type": "cilium.clustermesh.apiserver.serviceType",
                     "node_port": "cilium.clustermesh.apiserver.nodePort",
-                    "max_connected_clusters": "cilium.clustermesh.maxConnectedClusters", "values": "cilium.values"}
+                    "max_connected_clusters": "cilium.clustermesh.maxConnectedClusters", "values": "cilium.values",
+                    "mcsapi": "cilium.mcsapi", "default_global_namespace": "cilium.defaultGlobalNamespace"}
 _CLUSTER_SETTINGS = {"id": "id", "context": "context", "pod_cidrs": "podCIDRs", "mesh_address": "clustermesh.address",
                      "mesh_port": "clustermesh.port", "cilium_values": "cilium.values"}
 

@@ -14,6 +14,9 @@ and this compares what it observed with the spec:
 - parity: the Service's ports (name, port, protocol) differ between the clusters that serve it;
 - cilium-config's cluster-name and cluster-id differ from the spec (when readable), and, when the spec
   manages Cluster Mesh, the clustermesh-apiserver Service is missing or of another type;
+- cilium-version-mismatch: the `cilium` DaemonSet's image runs another Cilium minor release than
+  spec.cilium.version says; the routing engine then models each client cluster with the version it runs,
+  and a version with a known routing bug is named in the cluster's notes;
 - no-backends: on the observed state, the routing engine gives a client cluster no backend.
 """
 
@@ -28,7 +31,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 from ..artifacts.manifests import render_cluster
 from ..cilium.annotations import OWNED
 from ..cilium.routing import route_service
-from ..cilium.versions import parse_version
+from ..cilium.versions import CiliumVersion, image_version, known_bugs, parse_version
 from ..k8s.names import MANAGED_BY, MANAGED_BY_LABEL
 from ..k8s.objects import cluster_service
 from ..k8s.observed import Obj, Observed, Result, Unreachable, object_key
@@ -42,7 +45,7 @@ _ABSENT = object()
 class Problem:
     cluster: str
     kind: str  # missing | missing-namespace | stale | annotation-drift | label-drift | spec-drift | parity | cilium-config
-    #            | clustermesh-apiserver | no-backends
+    #            | clustermesh-apiserver | cilium-version-mismatch | no-backends
     namespace: str
     name: str
     field: str  # where in the object, e.g. spec.ports[0].port; "" for the whole object
@@ -58,6 +61,8 @@ class VerifyReport:
     notes: dict[str, list[str]] = field(default_factory=dict)  # cluster -> what could not be checked
     cilium_version: str = ""
     routes: list[tuple[str, str, dict]] = field(default_factory=list)  # (namespace, name, {observer: view})
+    # cluster -> the Cilium version its `cilium` DaemonSet runs, where it was read
+    cluster_versions: dict[str, CiliumVersion] = field(default_factory=dict)
 
     @property
     def unreachable(self) -> list[Unreachable]:
@@ -85,6 +90,13 @@ def verify(mesh: Mesh, results: Mapping[str, Result]) -> VerifyReport:
             report.notes.setdefault(name, []).append(
                 f"{mesh.cilium.namespace}/cilium-config is not readable ({live.cilium_config_error}): "
                 "cluster-name and cluster-id not checked")
+        running, problems, notes = running_version(mesh, name, live)
+        report.problems += problems
+        report.notes.setdefault(name, []).extend(notes)
+        if running is not None:
+            report.cluster_versions[name] = running
+        if not report.notes[name]:
+            del report.notes[name]
     for service in mesh.services:
         report.problems += parity_problems(service, observed)
     _route(mesh, observed, report)
@@ -233,8 +245,34 @@ def cilium_problems(mesh: Mesh, cluster: Cluster, live: Observed) -> list[Proble
     return problems
 
 
+def running_version(mesh: Mesh, cluster: str, live: Observed) -> tuple[CiliumVersion | None, list[Problem], list[str]]:
+    """The Cilium version a cluster runs, from its `cilium` DaemonSet's image tag: a problem when its minor
+    release is not the spec's, and notes when it could not be read or has a known routing bug."""
+    namespace = mesh.cilium.namespace
+    if live.cilium_image is None:
+        why = live.cilium_image_error
+        return None, [], [] if why is None else [
+            f"{namespace}/cilium DaemonSet not readable ({why}): the Cilium version it runs is not checked"]
+    running = image_version(live.cilium_image)
+    if running is None:
+        return None, [], [f"the cilium DaemonSet's image {live.cilium_image} has no Cilium version tag meshspec "
+                          "models: its version is not checked"]
+    spec = parse_version(mesh.cilium.version)
+    problems, notes = [], []
+    if running.minor_version != spec.minor_version:
+        problems.append(Problem(cluster, "cilium-version-mismatch", namespace, "cilium", "spec.template.spec."
+                                "containers[cilium-agent].image", str(spec), str(running),
+                                f"{cluster} runs Cilium {running} (image {live.cilium_image}); spec.cilium.version "
+                                f"says {spec}: the routing below models {cluster}'s clients with {running}"))
+    for bug in known_bugs(running):
+        notes.append(f"Cilium {running} has a known routing bug, {bug}")
+    return running, problems, notes
+
+
 def _route(mesh: Mesh, observed: Mapping[str, Observed], report: VerifyReport) -> None:
-    """The routing table on the observed state, and the client clusters it leaves without backends."""
+    """The routing table on the observed state, and the client clusters it leaves without backends. Each
+    client cluster is modelled with the Cilium version it runs (its agents select the backends), else the
+    spec's."""
     version = parse_version(mesh.cilium.version)
     report.cilium_version = str(version)
     for service in mesh.services:
@@ -249,7 +287,13 @@ def _route(mesh: Mesh, observed: Mapping[str, Observed], report: VerifyReport) -
         observers = [c for c in service.placements if c in observed]
         if not observers:
             continue
-        views = route_service(copies, observers, version)
+        views: dict = {}
+        by_version: dict[CiliumVersion, list[str]] = {}
+        for observer in observers:
+            by_version.setdefault(report.cluster_versions.get(observer, version), []).append(observer)
+        for running, group in by_version.items():
+            views.update(route_service(copies, group, running))
+        views = {observer: views[observer] for observer in observers}
         report.routes.append((service.namespace, service.name, views))
         for cluster, view in views.items():
             empty = [key for key, route in view.frontends.items() if not route.backends]

@@ -12,6 +12,8 @@ import pathlib
 from typing import Any, Iterator, Mapping
 
 from ..diagnostics import Report
+from .chart import schema_for, schema_used, unread_key, version_findings
+from .versions import CiliumVersion, parse_version
 
 SCHEMA_FILE = pathlib.Path(__file__).parent.parent / "data" / "cilium-values.schema.json"
 CILIUM_HELM_REPO = "https://helm.cilium.io/"
@@ -50,14 +52,20 @@ def deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any
 _Found = tuple[tuple, str, str, bool]  # (path inside values, code, message, at_key)
 
 
-def check_values(values: Mapping[str, Any], report: Report, where: str = "spec.cilium.values") -> None:
-    """Conflicts with generated keys, private keys, keys the chart does not know, and schema types;
-    paths are inside `values`, which the spec holds at `where` (spec.cilium.values, or one cluster's
-    cilium.values: those are merged over the former, and the generated values over both)."""
-    for found in (_conflicts(values, where), _private_keys(values, ()), _unknown_keys(values, _schema(), ()),
-                  _schema_errors(values)):
+def check_values(values: Mapping[str, Any], report: Report, version: CiliumVersion | None = None,
+                 where: str = "spec.cilium.values") -> None:
+    """Conflicts with generated keys, private keys, keys the chart of `version` (default: the bundled
+    schema's) does not know, schema types, and what that version's release notes warn about; paths are
+    inside `values`, which the spec holds at `where` (spec.cilium.values, or one cluster's cilium.values:
+    those are merged over the former, and the generated values over both)."""
+    version = version or parse_version(DEFAULT_SCHEMA_VERSION)
+    schema = _versioned_schema(version)
+    for found in (_conflicts(values, where), _private_keys(values, ()), _unknown_keys(values, schema, (), version),
+                  _schema_errors(values, version)):
         for path, code, message, at_key in found:
             report(code, path, message, at_key)
+    for path, code, message in version_findings(values, version):
+        report(code, path, message, True)
 
 
 def _conflicts(values: Mapping[str, Any], where: str) -> Iterator[_Found]:
@@ -95,26 +103,35 @@ def _private_keys(node: Any, path: tuple) -> Iterator[_Found]:
         yield from _private_keys(value, here)
 
 
-def _unknown_keys(node: Any, schema: Mapping[str, Any], path: tuple) -> Iterator[_Found]:
-    """The chart's schema does not forbid extra keys, but Helm ignores them silently: a typo would."""
+def _unknown_keys(node: Any, schema: Mapping[str, Any], path: tuple, version: CiliumVersion) -> Iterator[_Found]:
+    """The chart's schema does not forbid extra keys, but Helm ignores them silently: a typo would, and so
+    would a key of another Cilium version (cilium/chart.py)."""
     properties = schema.get("properties")
     if not isinstance(node, Mapping) or properties is None:
         return  # not a mapping, or a free-form object (annotations, resources...)
     for key, value in node.items():
-        if key not in properties:
+        versioned = unread_key(path + (key,), version)
+        if versioned is not None:
+            yield (path + (key,), "values-unknown-key", f"Cilium {version.major}.{version.minor} does not read "
+                   f"'{'.'.join(map(str, path + (key,)))}', so Helm would ignore it: {versioned.why}.", True)
+        elif key not in properties:
             hint = difflib.get_close_matches(str(key), list(properties), n=1)
             suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
             yield (path + (key,), "values-unknown-key",
                    f"the Cilium chart has no value '{'.'.join(map(str, path + (key,)))}'{suggestion}", True)
         else:
-            yield from _unknown_keys(value, properties[key], path + (key,))
+            yield from _unknown_keys(value, properties[key], path + (key,), version)
 
 
-def _schema_errors(values: Mapping[str, Any]) -> Iterator[_Found]:
+def _schema_errors(values: Mapping[str, Any], version: CiliumVersion) -> Iterator[_Found]:
     import jsonschema  # only specs with extra Cilium values pay for this import
 
-    for error in jsonschema.Draft7Validator(_schema()).iter_errors(values):
-        yield tuple(error.absolute_path), "values-schema", f"Cilium chart schema: {error.message}", False
+    for error in jsonschema.Draft7Validator(_versioned_schema(version)).iter_errors(values):
+        yield (tuple(error.absolute_path), "values-schema",
+               f"Cilium chart schema ({schema_used(version)}): {error.message}", False)
+
+
+DEFAULT_SCHEMA_VERSION = "1.20"
 
 
 @functools.lru_cache(maxsize=None)
@@ -122,9 +139,16 @@ def _schema() -> dict[str, Any]:
     return json.loads(SCHEMA_FILE.read_text())
 
 
-def values_schema_errors(values: Mapping[str, Any]) -> list[str]:
-    """Every problem the chart's schema (and its key list) finds in complete values; [] when valid."""
-    found = list(_unknown_keys(values, _schema(), ())) + list(_schema_errors(values))
+@functools.lru_cache(maxsize=None)
+def _versioned_schema(version: CiliumVersion) -> dict[str, Any]:
+    return schema_for(_schema(), version)
+
+
+def values_schema_errors(values: Mapping[str, Any], version: CiliumVersion | None = None) -> list[str]:
+    """Every problem the chart schema of `version` (and its key list) finds in complete values; [] when
+    valid."""
+    version = version or parse_version(DEFAULT_SCHEMA_VERSION)
+    found = list(_unknown_keys(values, _versioned_schema(version), (), version)) + list(_schema_errors(values, version))
     return [message for _, _, message, _ in found]
 
 

@@ -63,3 +63,26 @@ def parse_version(text: str) -> CiliumVersion:
         raise VersionError(f"Cilium {version} is outside what meshspec models "
                            f"({'.'.join(map(str, OLDEST_SUPPORTED))} to {'.'.join(map(str, NEWEST_KNOWN))})")
     return version
+
+
+def known_bugs(version: CiliumVersion) -> list[str]:
+    """The routing bugs this release has (the properties above), one phrase each naming the issue."""
+    bugs = []
+    if version.invalid_affinity_drops_remote:
+        bugs.append("#46623: an affinity other than local or remote (the documented \"none\" included) drops every "
+                    "remote backend")
+    if version.multiport_shared_target_bug:
+        bugs.append("#45109: Service ports sharing one target port lose remote backends (fixed in 1.18.10 and "
+                    "1.19.4)")
+    return bugs
+
+
+def image_version(image: str) -> CiliumVersion | None:
+    """The Cilium version in an image reference's tag (quay.io/cilium/cilium:v1.18.5@sha256:...); None
+    when it has no tag, or one that is not a version meshspec models."""
+    name = image.split("@", 1)[0]
+    tag = name.rsplit(":", 1)[1] if ":" in name.rsplit("/", 1)[-1] else ""
+    try:
+        return parse_version(tag) if tag else None
+    except VersionError:
+        return None

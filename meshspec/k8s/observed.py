@@ -30,6 +30,10 @@ class Observed:
     namespaces: tuple[str, ...] | None = None  # listed one by one (listing all was forbidden); None: all
     # The cluster's Namespaces, by name; None when they were not read (listing them is forbidden, or a dump)
     namespace_names: frozenset[str] | None = None
+    # The image of the `cilium` DaemonSet's agent container (its tag is the Cilium version the cluster runs);
+    # None when not read (no such DaemonSet, forbidden, or a dump), with why in cilium_image_error
+    cilium_image: str | None = None
+    cilium_image_error: str | None = None
 
 
     def service(self, namespace: str, name: str) -> Obj | None:

@@ -65,6 +65,10 @@ class CiliumSettings:
     node_port: int = DEFAULT_NODE_PORT
     max_connected_clusters: int = DEFAULT_MAX_CONNECTED_CLUSTERS
     values: Mapping[str, Any] = field(default_factory=dict)  # extra Helm values, merged under ours
+    # spec.cilium.mcsapi: MCS-API support on in every cluster's values (cilium/chart.py: the key per version)
+    mcsapi: bool = False
+    # spec.cilium.defaultGlobalNamespace: Cilium's clustermesh-default-global-namespace (default true)
+    default_global_namespace: bool = True
 
     def peer_port(self, cluster: Cluster) -> int:
         if cluster.mesh_port is not None:
@@ -221,6 +225,8 @@ def _build_cilium(cilium: Mapping[str, Any] | None) -> CiliumSettings:
         node_port=apiserver.get("nodePort", DEFAULT_NODE_PORT),
         max_connected_clusters=mesh.get("maxConnectedClusters", DEFAULT_MAX_CONNECTED_CLUSTERS),
         values=cilium.get("values", {}),
+        mcsapi=cilium.get("mcsapi", False),
+        default_global_namespace=cilium.get("defaultGlobalNamespace", True),
     )
 
 

@@ -108,6 +108,16 @@ SCHEMA: dict[str, Any] = {
                     },
                     "values": {"type": "dict", "keysrules": {"type": "string"}, **_about(
                         "Extra Cilium Helm values, merged under the ones meshspec generates.")},
+                    "mcsapi": {"type": "boolean", **_about(
+                        "true: MCS-API support (ServiceExport/ServiceImport) on in every cluster's values, with "
+                        "the key the Cilium version reads: clustermesh.enableMCSAPISupport on 1.17-1.18, "
+                        "clustermesh.mcsapi (enabled, installCRDs, corednsAutoConfigure) from 1.19.",
+                        default=False)},
+                    "defaultGlobalNamespace": {"type": "boolean", **_about(
+                        "Whether a Namespace without the clustermesh.cilium.io/global annotation is global "
+                        "(Cilium's default, true). false is rendered as clustermesh.defaultGlobalNamespace on "
+                        "1.20 and the agent flag clustermesh-default-global-namespace (extraConfig) on 1.19; "
+                        "older versions have no global namespaces.", default=True)},
                 },
             },
             "namespaces": {

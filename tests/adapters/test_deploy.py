@@ -397,7 +397,7 @@ def test_each_clusters_service_carries_its_overrides_labels_and_annotations(mock
     assert meta["gke-west"]["labels"]["cloud"] == "gcp" and "cloud" not in meta["aws-east"]["labels"]
     for cluster in mesh.clusters:
         [obj] = render_cluster(mesh, cluster.name)
-        assert services[f"{cluster.name}/shop/web"].inputs == skipping_await(obj)
+        assert services[f"{cluster.name}/shop/web"].inputs == as_applied(obj)
     assert len({json.dumps(s.inputs["spec"], sort_keys=True) for s in services.values()}) == 1
 
 

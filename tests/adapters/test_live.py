@@ -20,7 +20,7 @@ import pytest
 
 kmock = pytest.importorskip("kmock")  # needs Python 3.11+
 
-from meshspec.adapters.live import describe_error, observe_all, write_dump
+from meshspec.adapters.live import agent_image, describe_error, observe_all, write_dump
 from meshspec.k8s.observed import Observed, Target, Unreachable
 from tests.support.live_objects import find, load_live
 
@@ -54,10 +54,12 @@ def test_one_list_per_kind_and_one_get_of_cilium_config(kube):
         ("GET", "/api/v1/namespaces/kube-system/configmaps/cilium-config"),
         ("GET", "/api/v1/namespaces/shop"),
         ("GET", "/api/v1/services"),
+        ("GET", "/apis/apps/v1/namespaces/kube-system/daemonsets/cilium"),  # the Cilium version it runs
         ("GET", "/apis/discovery.k8s.io/v1/endpointslices"),
     ]
     assert not any("secrets" in path for _, path in api.requests())
     assert result.namespace_names == {"kube-system", "shop"}
+    assert result.cilium_image.startswith("quay.io/cilium/cilium:v1.20.1@sha256:")
 
 
 def test_a_namespace_the_cluster_lacks_is_read_as_absent_and_a_forbidden_read_as_unknown(kube):
@@ -114,7 +116,26 @@ def test_namespace_scoped_rbac_lists_each_namespace_of_interest(kube):
         "/apis/discovery.k8s.io/v1/endpointslices", "/apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices",
         "/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices",
         "/api/v1/namespaces/kube-system/configmaps/cilium-config",
+        "/apis/apps/v1/namespaces/kube-system/daemonsets/cilium",
         "/api/v1/namespaces/kube-system", "/api/v1/namespaces/shop"]
+
+
+@pytest.mark.parametrize("status", [403, 404])
+def test_the_cilium_daemonset_forbidden_or_absent_is_a_reason_not_an_error(kube, status):
+    api = kube.cluster("cluster-a")
+    api.react("get /apis/apps/v1/namespaces/kube-system/daemonsets/cilium", kmock.KubernetesError(
+        status=status, reason="Forbidden" if status == 403 else "NotFound", message="no"))
+    result = observe([Target("cluster-a", "kind-a")])["cluster-a"]
+    assert isinstance(result, Observed)
+    assert result.cilium_image is None and str(status) in result.cilium_image_error
+
+
+def test_the_agent_image_is_the_cilium_agent_containers():
+    daemonset = {"spec": {"template": {"spec": {"containers": [
+        {"name": "mount-cgroup", "image": "busybox"},
+        {"name": "cilium-agent", "image": "quay.io/cilium/cilium:v1.19.4"}]}}}}
+    assert agent_image(daemonset) == "quay.io/cilium/cilium:v1.19.4"
+    assert agent_image({"spec": {}}) is None
 
 
 def test_services_not_listable_at_all_make_the_cluster_unreachable(kube):

@@ -68,6 +68,7 @@ CASES = {
     "rename-cluster": {"cluster-renamed"},
     "cluster-id": {"cluster-id-changed"},
     "max-connected": {"max-connected-clusters"},
+    "cilium-1-18": {"cilium-version-changed"},
 }
 
 
@@ -195,6 +196,31 @@ def test_cluster_id_and_max_connected_clusters():
     [risk] = diff("max-connected").risks
     assert "255 -> 511" in risk.message and "after installation" in risk.message
     assert [s.setting for s in diff("max-connected").settings] == ["cilium.clustermesh.maxConnectedClusters"]
+
+
+def test_a_cilium_version_change_names_what_changes_with_it():
+    [risk] = diff("cilium-1-18").risks
+    assert risk.message.startswith("Cilium changes 1.20.1 -> 1.18.5: ")
+    for fragment in ("#46623", "#45109", "as a list before 1.19", "policy-default-local-cluster",
+                     "consecutive minor releases"):
+        assert fragment in risk.message
+    assert "statedb" not in risk.message  # both sides run the 1.18+ load balancer
+    assert [s.setting for s in diff("cilium-1-18").settings] == ["cilium.version"]
+
+
+def test_a_patch_release_without_a_known_change_is_no_risk():
+    old = mesh_of(BASE)
+    new = dataclasses.replace(old, cilium=dataclasses.replace(old.cilium, version="1.20.0"))
+    assert compare(old, new, "a", "b").risks == ()
+
+
+def test_setting_policy_default_local_cluster_explicitly_takes_its_reason_away():
+    old = mesh_of(BASE)
+    old = dataclasses.replace(old, cilium=dataclasses.replace(old.cilium, version="1.18.10"))
+    new = dataclasses.replace(old, cilium=dataclasses.replace(
+        old.cilium, version="1.19.4", values={"clustermesh": {"policyDefaultLocalCluster": False}}))
+    [risk] = compare(old, new, "a", "b").risks
+    assert "policy-default-local-cluster" not in risk.message and "as a list before 1.19" in risk.message
 
 
 @pytest.mark.parametrize("name", ["shared-false", "add-cluster", "no-backends", "rename-cluster"])

@@ -23,7 +23,7 @@ from meshspec.spec.check import check_file
 from meshspec.analysis.verify import keeper, verify
 from meshspec.cli.commands.verify import exit_code
 from meshspec.cli.progress import ProgressLines
-from tests.support.live_objects import FIXTURES, find, load_live
+from tests.support.live_objects import FIXTURES, drop, find, load_live
 
 SPEC = str(FIXTURES / "mesh.yaml")
 CLUSTERS = ("cluster-a", "cluster-b", "cluster-c")
@@ -44,7 +44,10 @@ def observed(mesh, cluster: str, objects: list[dict], cilium_config_error: str |
     slices = [o for o in objects if o["kind"] == "EndpointSlice" and
               (o["metadata"]["namespace"], o["metadata"]["labels"]["kubernetes.io/service-name"]) in names]
     config = next((o for o in objects if o["kind"] == "ConfigMap"), None) if cilium_config_error is None else None
-    return Observed(cluster, f"kind-{cluster[-1]}", tuple(services), tuple(slices), config, cilium_config_error)
+    daemonset = next((o for o in objects if o["kind"] == "DaemonSet"), None)
+    image = None if daemonset is None else daemonset["spec"]["template"]["spec"]["containers"][0]["image"]
+    return Observed(cluster, f"kind-{cluster[-1]}", tuple(services), tuple(slices), config, cilium_config_error,
+                    cilium_image=image, cilium_image_error=None if image else "HTTP 404 Not Found")
 
 
 def check(mesh, **changes):
@@ -332,7 +335,8 @@ def test_cli_healthy_mesh_exits_0_with_the_routing_table(kube, capsys):
     for api in servers.values():  # one LIST per kind and the ConfigMap, nothing else, nothing written
         assert sorted(path for _, path in api.requests()) == [
             "/api/v1/namespaces/kube-system", "/api/v1/namespaces/kube-system/configmaps/cilium-config",
-            "/api/v1/namespaces/shop", "/api/v1/services", "/apis/discovery.k8s.io/v1/endpointslices"]
+            "/api/v1/namespaces/shop", "/api/v1/services",
+            "/apis/apps/v1/namespaces/kube-system/daemonsets/cilium", "/apis/discovery.k8s.io/v1/endpointslices"]
         assert {method for method, _ in api.requests()} == {"GET"}
 
 
@@ -591,3 +595,58 @@ def test_insecure_skip_tls_verify_gives_no_urllib3_warning(kube, tmp_path):
     assert "cluster-c (context kind-c): 2 problems" in done.stdout  # reached over TLS: its Services are missing
     assert "Warning" not in done.stderr and "InsecureRequest" not in done.stderr
     assert done.stderr == "verify: 3 clusters checked, 2 problems, 0 unreachable\n"
+
+
+# --- the Cilium version each cluster runs (its cilium DaemonSet's image tag) ---------------------------
+
+def _run_image(image):
+    def edit(objects):
+        find(objects, "DaemonSet", "kube-system", "cilium")["spec"]["template"]["spec"]["containers"][0]["image"] = image
+    return edit
+
+
+def test_a_cluster_on_another_minor_is_a_problem_and_its_bugs_are_named(mesh):
+    report = check(mesh, cluster_b=_run_image("quay.io/cilium/cilium:v1.18.5@sha256:00"))
+    assert summary(report) == [("cluster-b", "cilium-version-mismatch", "kube-system/cilium",
+                                "spec.template.spec.containers[cilium-agent].image", "1.20.1", "1.18.5")]
+    assert "cluster-b runs Cilium 1.18.5" in report.problems[0].message
+    notes = report.notes["cluster-b"]
+    assert any("#46623" in n for n in notes) and any("#45109" in n for n in notes)
+    assert "cluster-a" not in report.notes and str(report.cluster_versions["cluster-b"]) == "1.18.5"
+
+
+def test_another_patch_of_the_same_minor_is_no_problem(mesh):
+    report = check(mesh, cluster_a=_run_image("quay.io/cilium/cilium:v1.20.0"))
+    assert report.problems == [] and report.notes == {}
+
+
+def test_each_client_cluster_is_routed_with_the_version_it_runs(mesh):
+    """On 1.18.x an affinity value other than local/remote drops every remote backend (#46623,
+    cilium-semantics.md section 1): a client cluster on 1.18 sees only its own backends where the
+    spec's 1.20 would merge both clusters."""
+    def none_affinity(objects):
+        find(objects, "Service", "shop", "web")["metadata"]["annotations"]["service.cilium.io/affinity"] = "none"
+    healthy = check(mesh, cluster_a=none_affinity, cluster_b=none_affinity, cluster_c=none_affinity)
+    old = check(mesh, cluster_a=lambda o: (none_affinity(o), _run_image("quay.io/cilium/cilium:v1.18.5")(o)),
+                cluster_b=none_affinity, cluster_c=none_affinity)
+
+    def serving(report, observer):
+        [(_, _, views)] = [r for r in report.routes if r[:2] == ("shop", "web")]
+        return sorted({b.cluster for route in views[observer].frontends.values() for b in route.backends})
+    assert "cluster-a" in serving(healthy, "cluster-a") and len(serving(healthy, "cluster-a")) > 1
+    assert serving(old, "cluster-a") == ["cluster-a"]
+    assert serving(old, "cluster-b") == serving(healthy, "cluster-b")  # cluster-b still runs the spec's 1.20
+
+
+@pytest.mark.parametrize("image, note", [("quay.io/cilium/cilium@sha256:00", "has no Cilium version tag"),
+                                          ("quay.io/cilium/cilium:latest", "has no Cilium version tag")])
+def test_an_image_without_a_version_is_a_note(mesh, image, note):
+    report = check(mesh, cluster_c=_run_image(image))
+    assert report.problems == [] and note in report.notes["cluster-c"][0]
+
+
+def test_an_unreadable_daemonset_is_a_note(mesh):
+    report = check(mesh, cluster_c=lambda objects: drop(objects, "DaemonSet", "kube-system", "cilium"))
+    assert report.problems == []
+    assert report.notes["cluster-c"] == ["kube-system/cilium DaemonSet not readable (HTTP 404 Not Found): the "
+                                         "Cilium version it runs is not checked"]

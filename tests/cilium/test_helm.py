@@ -36,9 +36,10 @@ def test_values_name_the_cluster_and_peer_with_every_other_cluster(example):
     assert values["clustermesh"]["useAPIServer"] is True
     assert values["clustermesh"]["maxConnectedClusters"] == 255
     assert values["clustermesh"]["apiserver"]["service"] == {"type": "NodePort", "nodePort": 32379}
-    assert values["clustermesh"]["config"] == {"enabled": True, "clusters": [
-        {"name": "cluster-a", "ips": ["172.18.0.2"], "port": 32379},
-        {"name": "cluster-c", "ips": ["172.18.0.4"], "port": 32379}]}
+    # Cilium 1.20 (the example's version) reads the peers as a map keyed by cluster name (cilium/chart.py)
+    assert values["clustermesh"]["config"] == {"enabled": True, "clusters": {
+        "cluster-a": {"enabled": True, "ips": ["172.18.0.2"], "port": 32379},
+        "cluster-c": {"enabled": True, "ips": ["172.18.0.4"], "port": 32379}}}
 
 
 def test_shared_ca_comes_from_the_cilium_ca_secret_not_from_values(example):
@@ -51,7 +52,7 @@ def test_dns_address_and_explicit_port(check):
     mesh, diagnostics = check(MESH)
     assert diagnostics == []
     peers = cluster_values(mesh, mesh.cluster("cluster-a"))["clustermesh"]["config"]["clusters"]
-    assert peers == [{"name": "cluster-b", "address": "mesh-b.example.com", "port": 443}]
+    assert peers == {"cluster-b": {"enabled": True, "address": "mesh-b.example.com", "port": 443}}
 
 
 @pytest.mark.parametrize("service_type, port", [("LoadBalancer", 2379), ("ClusterIP", 2379)])
@@ -59,7 +60,7 @@ def test_peer_port_follows_the_apiserver_service_type(check, service_type, port)
     mesh, _ = check(MESH.replace("    install: false\n", f"    install: false\n    clustermesh:\n"
                                  f"      apiserver: {{serviceType: {service_type}}}\n"))
     values = cluster_values(mesh, mesh.cluster("cluster-b"))
-    assert values["clustermesh"]["config"]["clusters"][0]["port"] == port
+    assert values["clustermesh"]["config"]["clusters"]["cluster-a"]["port"] == port
     assert values["clustermesh"]["apiserver"]["service"] == {"type": service_type}
 
 

@@ -18,8 +18,10 @@ import yaml
 
 try:
     from tests.support import e2e
+    from tests.support.controlplane import CILIUM_IMAGE
 except ImportError:  # as in conftest.py: tests/ is on sys.path
     from support import e2e
+    from support.controlplane import CILIUM_IMAGE
 
 pytestmark = pytest.mark.e2e
 
@@ -128,6 +130,21 @@ def the_one_problem(mesh, s: Scenario, expected: tuple, words: tuple[str, ...]) 
 
 def test_a_fresh_apply_verifies_clean(mesh, scenario):
     assert_healthy(mesh, scenario)
+
+
+def test_a_cluster_running_another_cilium_minor(mesh, scenario):
+    """verify reads the cilium DaemonSet (a real object: no controller is needed to create it) through
+    the read-only ServiceAccount's Role, and models the version its agent image's tag names."""
+    cluster = list(e2e.spec_clusters(scenario.spec))[1]
+    image = "cilium-agent=quay.io/cilium/cilium:v1.19.4"
+    mesh.kubectl(cluster, "set", "image", "daemonset/cilium", image, "-n", "kube-system")
+    try:
+        the_one_problem(mesh, scenario, (cluster, "cilium-version-mismatch", "kube-system/cilium",
+                                         "spec.template.spec.containers[cilium-agent].image", "1.20.1", "1.19.4"),
+                        ("runs Cilium 1.19.4",))
+    finally:
+        mesh.kubectl(cluster, "set", "image", "daemonset/cilium",
+                     f"cilium-agent={CILIUM_IMAGE}", "-n", "kube-system")
 
 
 def test_annotation_removed(mesh, scenario):

@@ -55,6 +55,7 @@ START_TIMEOUT = float(os.environ.get("MESHSPEC_E2E_START_TIMEOUT", "120"))
 
 READONLY_SA = "meshspec-readonly"
 READONLY_NAMESPACE = "kube-system"
+CILIUM_IMAGE = "quay.io/cilium/cilium:v1.20.1"  # the spec's default version: verify finds no mismatch
 
 
 class ControlPlaneError(RuntimeError):
@@ -493,7 +494,7 @@ def _wait_controller_manager(cp: ControlPlane, deadline: float, budget: float,
 
 
 def _setup_objects(cluster_name: str, cluster_id: int) -> str:
-    """The read-only ServiceAccount and its RBAC, and cilium-config (YAML stream)."""
+    """The read-only ServiceAccount and its RBAC, cilium-config and the cilium DaemonSet (YAML stream)."""
     docs = [
         {"apiVersion": "v1", "kind": "ServiceAccount",
          "metadata": {"name": READONLY_SA, "namespace": READONLY_NAMESPACE}},
@@ -507,10 +508,12 @@ def _setup_objects(cluster_name: str, cluster_id: int) -> str:
          "metadata": {"name": READONLY_SA},
          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": READONLY_SA},
          "subjects": [{"kind": "ServiceAccount", "name": READONLY_SA, "namespace": READONLY_NAMESPACE}]},
-        # cilium-config only, and only in kube-system: a Role with resourceNames.
+        # cilium-config and the cilium DaemonSet only, and only in kube-system: a Role with resourceNames.
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
          "metadata": {"name": f"{READONLY_SA}-cilium-config", "namespace": "kube-system"},
          "rules": [{"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["cilium-config"],
+                    "verbs": ["get"]},
+                   {"apiGroups": ["apps"], "resources": ["daemonsets"], "resourceNames": ["cilium"],
                     "verbs": ["get"]}]},
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
          "metadata": {"name": f"{READONLY_SA}-cilium-config", "namespace": "kube-system"},
@@ -519,6 +522,12 @@ def _setup_objects(cluster_name: str, cluster_id: int) -> str:
         {"apiVersion": "v1", "kind": "ConfigMap",
          "metadata": {"name": "cilium-config", "namespace": "kube-system"},
          "data": {"cluster-name": cluster_name, "cluster-id": str(cluster_id)}},
+        # The cilium DaemonSet, whose agent image tag verify reads as the Cilium version the cluster runs
+        # (no controller runs here, so it never gets pods).
+        {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "cilium", "namespace": "kube-system"},
+         "spec": {"selector": {"matchLabels": {"k8s-app": "cilium"}},
+                  "template": {"metadata": {"labels": {"k8s-app": "cilium"}},
+                               "spec": {"containers": [{"name": "cilium-agent", "image": CILIUM_IMAGE}]}}}},
     ]
     # JSON documents are YAML documents.
     return "\n---\n".join(json.dumps(d) for d in docs) + "\n"

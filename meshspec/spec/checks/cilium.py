@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from ...cilium import chart
 from ...cilium.helm import check_values
+from ...cilium.versions import CiliumVersion, VersionError, parse_version
 from ...k8s.names import is_dns1123_label, is_ip_or_hostname
-from ..model import manages_clustermesh
+from ..model import DEFAULT_CILIUM_VERSION, manages_clustermesh
 from . import Checker, Path, get_in, is_int
 
 NODE_PORT_RANGE = (30000, 32767)  # Kubernetes' default --service-node-port-range
@@ -30,15 +32,48 @@ def check_cilium(c: Checker, spec: dict, clusters: list[tuple[int, dict]]) -> No
     service_type = service_type if isinstance(service_type, str) else "NodePort"  # a wrong type is reported apart
     for i, cluster in clusters:
         check_mesh_endpoint(c, ("spec", "clusters", i), cluster, service_type, len(clusters) > 1)
+    version = _version(cilium)
     values = cilium.get("values")
     if isinstance(values, dict):
-        check_values(values, c.under(("spec", "cilium", "values")))
+        check_values(values, c.under(("spec", "cilium", "values")), version)
     for i, cluster in clusters:
         own = get_in(cluster, "cilium", "values")
         if isinstance(own, dict):  # merged over spec.cilium.values, so checked as those are
             name = cluster.get("name")
             where = f"{name}'s cilium.values" if isinstance(name, str) else f"spec.clusters[{i}].cilium.values"
-            check_values(own, c.under(("spec", "clusters", i, "cilium", "values")), where)
+            check_values(own, c.under(("spec", "clusters", i, "cilium", "values")), version, where)
+    if version is not None:
+        check_features(c, cilium, version)
+
+
+def _version(cilium: dict) -> CiliumVersion | None:
+    """The spec's Cilium version, or the default; None when it does not parse (mesh.py reports that)."""
+    text = cilium.get("version", DEFAULT_CILIUM_VERSION)
+    try:
+        return parse_version(text) if isinstance(text, str) else None
+    except VersionError:
+        return None
+
+
+def check_features(c: Checker, cilium: dict, version: CiliumVersion) -> None:
+    """spec.cilium.mcsapi and defaultGlobalNamespace on a Cilium version without them, or without the
+    setup meshspec can render for them (cilium/chart.py cites the sources)."""
+    v = f"{version.major}.{version.minor}"
+    minor = version.minor_version
+    if cilium.get("mcsapi") is True and minor < chart.MCS_FIRST:
+        c.report("cilium-feature-version", ("spec", "cilium", "mcsapi"), f"Cilium {v} has no MCS-API support (it "
+                 "came in 1.17), so meshspec renders no MCS-API values and ServiceExports do nothing; upgrade "
+                 "Cilium, or use global Services.")
+    elif cilium.get("mcsapi") is True and minor < chart.MCS_BLOCK_FIRST:
+        c.report("mcs-manual-setup", ("spec", "cilium", "mcsapi"), f"Cilium {v} turns MCS-API on "
+                 "(clustermesh.enableMCSAPISupport) but neither installs its CRDs nor configures CoreDNS: apply "
+                 "the multicluster.x-k8s.io ServiceExport and ServiceImport CRDs and give CoreDNS the multicluster "
+                 "plugin (CoreDNS 1.12.2+, with RBAC to list serviceimports) in every cluster, or "
+                 "clusterset.local names do not resolve.")
+    if cilium.get("defaultGlobalNamespace") is False and minor < chart.GLOBAL_NAMESPACE_FIRST:
+        c.report("cilium-feature-version", ("spec", "cilium", "defaultGlobalNamespace"), f"Cilium {v} has no "
+                 "global namespaces (the clustermesh.cilium.io/global annotation came in 1.19): every namespace "
+                 "stays global and meshspec renders nothing for defaultGlobalNamespace: false.")
 
 
 _WHERE_PEERS_CONNECT = {

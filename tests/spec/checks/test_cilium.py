@@ -31,7 +31,7 @@ def test_per_cluster_values_are_valid_and_reach_the_model(check):
     ("clustermesh: 1", "values-conflict", 11, "'clustermesh' is generated"),
     ("tls: {ca: {cert: x, key: y}}", "secret-in-values", 31, "private key"),
     ("ipam: {mod: eni}", "values-unknown-key", 18, "the Cilium chart has no value 'ipam.mod'; did you mean 'mode'?"),
-    ("k8sServicePort: true", "values-schema", 27, "Cilium chart schema: True is not of type 'string', 'integer'"),
+    ("k8sServicePort: true", "values-schema", 27, "True is not of type 'string', 'integer'"),
 ])
 def test_per_cluster_values_get_the_checks_of_spec_cilium_values_at_the_clusters_key(check, values, code, column,
                                                                                       fragment):
