@@ -60,6 +60,9 @@ class CiliumSettings:
     node_port: int = DEFAULT_NODE_PORT
     max_connected_clusters: int = DEFAULT_MAX_CONNECTED_CLUSTERS
     values: Mapping[str, Any] = field(default_factory=dict)  # extra Helm values, merged under ours
+    mcsapi: bool = False  # spec.cilium.mcsapi: MCS-API support (ServiceExport/ServiceImport) is on
+    # spec.cilium.defaultGlobalNamespace: Cilium's clustermesh-default-global-namespace (default true)
+    default_global_namespace: bool = True
 
     def peer_port(self, cluster: Cluster) -> int:
         if cluster.mesh_port is not None:
@@ -108,6 +111,11 @@ class Service:
     # Clusters whose clients are meant to have no backend (services[].allowNoBackends): validate does not
     # call that an error there.
     allow_no_backends: tuple[str, ...] = ()
+    # services[].mcs: a ServiceExport (MCS-API) beside the Service in every cluster that shares it
+    mcs: bool = False
+    # services[].syncEndpointSlices: service.cilium.io/global-sync-endpoint-slices; None: Cilium's default
+    # (on for headless global Services)
+    sync_endpoint_slices: bool | None = None
 
     @property
     def key(self) -> str:
@@ -127,6 +135,8 @@ class Mesh:
     gitops: GitOps | None = None
     # spec.namespaces.create: render and deploy a Namespace for every namespace a cluster's Services use
     create_namespaces: bool = True
+    # spec.namespaces.global: namespace -> rendered as clustermesh.cilium.io/global "true" / "false"
+    global_namespaces: Mapping[str, bool] = field(default_factory=dict)
 
     def cluster(self, name: str) -> Cluster:
         for cluster in self.clusters:
@@ -158,7 +168,8 @@ def build_mesh(data: Mapping[str, Any]) -> Mesh:
     services = tuple(_build_service(s, defaults, all_names) for s in spec.get("services", ()))
     return Mesh(name=data["metadata"]["name"], clusters=clusters, services=services,
                 cilium=_build_cilium(spec.get("cilium")), gitops=_build_gitops(spec.get("gitops")),
-                create_namespaces=spec.get("namespaces", {}).get("create", True))
+                create_namespaces=spec.get("namespaces", {}).get("create", True),
+                global_namespaces=spec.get("namespaces", {}).get("global", {}))
 
 
 def _build_gitops(gitops: Mapping[str, Any] | None) -> GitOps | None:
@@ -197,6 +208,8 @@ def _build_cilium(cilium: Mapping[str, Any] | None) -> CiliumSettings:
         node_port=apiserver.get("nodePort", DEFAULT_NODE_PORT),
         max_connected_clusters=mesh.get("maxConnectedClusters", DEFAULT_MAX_CONNECTED_CLUSTERS),
         values=cilium.get("values", {}),
+        mcsapi=cilium.get("mcsapi", False),
+        default_global_namespace=cilium.get("defaultGlobalNamespace", True),
     )
 
 
@@ -217,6 +230,8 @@ def _build_service(svc: Mapping[str, Any], defaults: Mapping[str, Any], all_clus
         annotations=svc.get("annotations", {}),
         backends=_in_order(placements, svc.get("backends", placements)),
         allow_no_backends=tuple(svc.get("allowNoBackends", ())),  # as written: diagnostics point into it
+        mcs=svc.get("mcs", defaults.get("mcs", False)),
+        sync_endpoint_slices=svc.get("syncEndpointSlices", defaults.get("syncEndpointSlices")),
     )
 
 
