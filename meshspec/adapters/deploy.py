@@ -49,6 +49,7 @@ import pulumi_tls as tls
 
 from ..artifacts.cilium_values import cluster_values
 from ..artifacts.manifests import mesh_namespaces, render_cluster, render_namespace
+from ..artifacts.mcs import SERVICE_EXPORT, service_exports
 from ..cilium.helm import CA_SECRET, CILIUM_HELM_REPO
 from ..formats.diagnostics import to_text
 from ..spec.model import Cluster, Mesh
@@ -84,6 +85,7 @@ class Deployed:
     services: dict[str, k8s.core.v1.Service] = field(default_factory=dict)
     cilium: CiliumInstall | None = None
     namespaces: dict[str, k8s.core.v1.Namespace] = field(default_factory=dict)
+    service_exports: dict[str, k8s.apiextensions.CustomResource] = field(default_factory=dict)
 
 
 def select_clusters(mesh: Mesh, names: Sequence[str] | None) -> list[Cluster]:
@@ -167,7 +169,7 @@ def deploy(mesh: Mesh, clusters: Sequence[str] | None = None, render_dir: str | 
         namespaces = {
             name: k8s.core.v1.Namespace(
                 f"{cluster.name}/{name}",  # a URN includes the type, so no Service's name can clash with it
-                metadata=render_namespace(name)["metadata"],
+                metadata=render_namespace(name, mesh)["metadata"],
                 # Deleting a Namespace deletes everything in it, which meshspec does not own: `pulumi destroy`
                 # and a namespace no Service uses any more only drop it from the stack.
                 opts=pulumi.ResourceOptions(provider=provider, retain_on_delete=True))
@@ -191,8 +193,25 @@ def deploy(mesh: Mesh, clusters: Sequence[str] | None = None, render_dir: str | 
                 spec=obj["spec"],
                 opts=pulumi.ResourceOptions(provider=provider, depends_on=needs or None),
             )
-        deployed[cluster.name] = Deployed(services, cilium, namespaces)
+        exports = deploy_service_exports(mesh, cluster, provider, services)
+        deployed[cluster.name] = Deployed(services, cilium, namespaces, exports)
     return deployed
+
+
+def deploy_service_exports(mesh: Mesh, cluster: Cluster, provider: k8s.Provider,
+                           services: dict[str, k8s.core.v1.Service]) -> dict[str, k8s.apiextensions.CustomResource]:
+    """A ServiceExport (MCS-API, artifacts/mcs.py) beside each exported Service, after it: Cilium marks an
+    export without its Service Valid=False NoService. pulumi-kubernetes has no typed ServiceExport, so a
+    CustomResource; its CRD comes with Cilium's MCS-API support (clustermesh.mcsapi.installCRDs)."""
+    exports = {}
+    for obj in service_exports(mesh, cluster.name):
+        meta = obj["metadata"]
+        key = f"{meta['namespace']}/{meta['name']}"
+        exports[key] = k8s.apiextensions.CustomResource(
+            f"{cluster.name}/{key}/{SERVICE_EXPORT}",  # the Service of the same name has the URN without it
+            api_version=obj["apiVersion"], kind=obj["kind"], metadata=meta, spec=obj.get("spec"),
+            opts=pulumi.ResourceOptions(provider=provider, depends_on=[services[key]] if key in services else None))
+    return exports
 
 
 def mesh_ca(mesh: Mesh, clusters: Sequence[Cluster], configured: MeshCA | None) -> MeshCA:

@@ -11,6 +11,7 @@ from typing import Any
 from ..cilium.helm import deep_merge
 from ..k8s.names import is_ip
 from ..spec.model import Cluster, Mesh
+from .mcs import mcs_values
 
 
 def peer(mesh: Mesh, cluster: Cluster) -> dict[str, Any]:
@@ -45,4 +46,4 @@ def generated_values(mesh: Mesh, cluster: Cluster) -> dict[str, Any]:
 def cluster_values(mesh: Mesh, cluster: Cluster) -> dict[str, Any]:
     """The Helm values for one cluster: the spec's extra values with the generated ones merged over them
     (validation guarantees they do not overlap)."""
-    return deep_merge(mesh.cilium.values, generated_values(mesh, cluster))
+    return deep_merge(deep_merge(mesh.cilium.values, generated_values(mesh, cluster)), mcs_values(mesh))

@@ -30,7 +30,11 @@ class Observed:
     namespaces: tuple[str, ...] | None = None  # listed one by one (listing all was forbidden); None: all
     # The cluster's Namespaces, by name; None when they were not read (listing them is forbidden, or a dump)
     namespace_names: frozenset[str] | None = None
-
+    # MCS-API (multicluster.x-k8s.io): None when not read (no CRD, or forbidden)
+    service_exports: tuple[Obj, ...] | None = None
+    service_imports: tuple[Obj, ...] | None = None
+    # The Namespace objects the spec's Services use, as read (for clustermesh.cilium.io/global); () if not read
+    namespace_objects: tuple[Obj, ...] = ()
 
     def service(self, namespace: str, name: str) -> Obj | None:
         return next((s for s in self.services if object_key(s) == (namespace, name)), None)
