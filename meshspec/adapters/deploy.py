@@ -209,7 +209,8 @@ def deploy_service_exports(mesh: Mesh, cluster: Cluster, provider: k8s.Provider,
         key = f"{meta['namespace']}/{meta['name']}"
         exports[key] = k8s.apiextensions.CustomResource(
             f"{cluster.name}/{key}/{SERVICE_EXPORT}",  # the Service of the same name has the URN without it
-            api_version=obj["apiVersion"], kind=obj["kind"], metadata=meta, spec=obj.get("spec"),
+            api_version=obj["apiVersion"], kind=obj["kind"], metadata=meta,
+            **({"spec": obj["spec"]} if "spec" in obj else {}),
             opts=pulumi.ResourceOptions(provider=provider, depends_on=[services[key]] if key in services else None))
     return exports
 

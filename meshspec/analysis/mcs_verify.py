@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from ..artifacts.mcs import SERVICE_EXPORT, service_exports
+from ..artifacts.manifests import mesh_namespaces
+from ..artifacts.mcs import SERVICE_EXPORT, namespace_annotations, service_exports
+from ..cilium.annotations import GLOBAL_NAMESPACE
 from ..k8s.observed import Obj, object_key
 from ..spec.model import Mesh
 
@@ -42,4 +44,24 @@ def export_problems(mesh: Mesh, cluster: str, live: Sequence[Obj] | None,
             problems.append(Problem(cluster, "serviceexport-invalid", *key, "status.conditions[Valid]", "True",
                                     "False", f"ServiceExport not valid ({valid.get('reason')}): "
                                     f"{valid.get('message') or 'no message'}"))
+    return problems
+
+
+def namespace_problems(mesh: Mesh, cluster: str, live: Sequence[Obj], Problem: Any) -> list:  # noqa: N803
+    """A Namespace meshspec renders whose clustermesh.cilium.io/global differs from the spec: Cilium
+    exports its Services, or not, by it (pkg/clustermesh/namespace)."""
+    found = {(obj.get("metadata") or {}).get("name"): obj for obj in live}
+    problems = []
+    for namespace in mesh_namespaces(mesh)[cluster]:
+        obj = found.get(namespace)
+        if obj is None:
+            continue  # not read, or missing: verify's missing-namespace
+        expected = namespace_annotations(mesh, namespace).get(GLOBAL_NAMESPACE)
+        actual = ((obj.get("metadata") or {}).get("annotations") or {}).get(GLOBAL_NAMESPACE)
+        if expected != actual:
+            problems.append(Problem(cluster, "annotation-drift", namespace, "",
+                                    f"metadata.annotations[{GLOBAL_NAMESPACE}]", expected, actual,
+                                    f"annotation drift: Namespace {namespace} has {GLOBAL_NAMESPACE} "
+                                    f"{'absent' if actual is None else repr(actual)}; the spec says "
+                                    f"{'absent' if expected is None else repr(expected)}"))
     return problems

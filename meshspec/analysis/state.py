@@ -3,7 +3,9 @@
 STATE_DIR holds one folder per cluster, named after the cluster. The YAML or JSON files directly inside
 hold that cluster's Kubernetes objects: single documents, multi-document streams or Lists, e.g.
 `kubectl get svc,endpointslices -A -o yaml > STATE_DIR/<cluster>/dump.yaml`. Only core/v1 Services and
-discovery.k8s.io EndpointSlices are read; every other kind (Secrets included) is dropped unread. Hidden
+discovery.k8s.io EndpointSlices are read, and for global namespaces and MCS-API (analysis/mcs_state.py)
+Namespaces and multicluster.x-k8s.io ServiceExports and ServiceImports; every other kind (Secrets
+included) is dropped unread. Hidden
 entries, sub-folders and files with other extensions are skipped.
 
 The objects are converted by k8s/objects.py, which live verification shares.

@@ -33,6 +33,7 @@ from ..k8s.objects import cluster_service
 from ..k8s.observed import Obj, Observed, Result, Unreachable, object_key
 from ..spec.model import Cluster, Mesh, Service
 from .mcs_verify import export_problems
+from .mcs_verify import namespace_problems as mcs_namespace_problems
 
 APISERVER_SERVICE = "clustermesh-apiserver"
 _ABSENT = object()
@@ -79,6 +80,7 @@ def verify(mesh: Mesh, results: Mapping[str, Result]) -> VerifyReport:
         report.problems += namespace_problems(mesh, name, live.namespace_names)
         report.problems += cilium_problems(mesh, cluster, live)
         report.problems += export_problems(mesh, name, live.service_exports, Problem)
+        report.problems += mcs_namespace_problems(mesh, name, live.namespace_objects, Problem)
         if live.service_exports is None and service_exports(mesh, name):
             report.notes.setdefault(name, []).append(
                 "ServiceExports (multicluster.x-k8s.io) are not readable: no MCS-API CRD, or forbidden; not checked")

@@ -82,3 +82,16 @@ def test_unreadable_service_exports_are_a_note():
     report = verify(mesh, results)
     assert not [p for p in report.problems if p.kind in EXPORT_KINDS]
     assert any("ServiceExports" in note for note in report.notes["cluster-a"])
+
+
+def test_a_namespace_without_the_global_annotation_the_spec_renders_is_drift():
+    """With defaultGlobalNamespace false, shop must carry clustermesh.cilium.io/global "true"
+    (pkg/clustermesh/namespace), or Cilium exports none of its Services."""
+    mesh = mesh_of()
+    results = {c.name: Observed(c.name, c.name, tuple(render_cluster(mesh, c.name)), (), None, "forbidden",
+                                service_exports=tuple(service_exports(mesh, c.name)),
+                                namespace_objects=({"metadata": {"name": "shop"}},))
+               for c in mesh.clusters}
+    drift = [(p.cluster, p.namespace, p.field, p.expected, p.actual) for p in verify(mesh, results).problems
+             if p.kind == "annotation-drift"]
+    assert ("cluster-a", "shop", "metadata.annotations[clustermesh.cilium.io/global]", "true", None) in drift

@@ -20,8 +20,10 @@ def check_mcs(c: Checker, mesh: Mesh) -> None:
                    f"{service.key} has mcs: true, but spec.cilium.mcsapi is not true: without Cilium's MCS-API "
                    "support nothing imports its ServiceExport. Set spec.cilium.mcsapi: true.")
         exporting = service.mcs or any(p.is_global and p.shared for p in service.placements.values())
-        if exporting and not namespace_is_global(mesh, service.namespace):
-            marked = service.namespace in mesh.global_namespaces
+        marked = service.namespace in mesh.global_namespaces
+        unannotated = not marked and not renders_namespace(mesh, service.namespace)  # namespace-unannotated says it
+        if exporting and not namespace_is_global(mesh, service.namespace) and not (
+                unannotated and not mesh.cilium.default_global_namespace):
             report("namespace-not-global",
                    (("spec", "namespaces", "global", service.namespace), at + ("namespace",), at + ("name",)),
                    f"{service.key} is {'exported (mcs)' if service.mcs else 'global'}, but namespace "

@@ -30,6 +30,8 @@ def test_default_false_and_an_unrendered_namespace_is_warned_about():
     raw = mcs_spec(services={"jobs": {"namespace": "default"}}, namespaces={"create": True})
     found = [c for c in codes(raw) if c[0] == "namespace-unannotated"]
     assert found == [("namespace-unannotated", "spec.cilium.defaultGlobalNamespace")]
+    # one warning for one cause: not namespace-not-global on the service as well
+    assert ("namespace-not-global", "spec.services[1].namespace") not in codes(raw)
 
 
 def test_the_sync_annotation_next_to_the_field_is_ignored_field():
