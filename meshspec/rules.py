@@ -153,6 +153,17 @@ RULES: dict[str, Rule] = _rules(
          "Upgrade to the fixed release the message names, or change the Service as it says."),
     Rule("headless-global", WARNING, "A global Service without a cluster IP: Cilium load-balances nothing.",
          "Enable EndpointSlice synchronization, or give the Service a cluster IP."),
+    # --- MCS-API and global namespaces (spec/checks/mcs.py) -------------------------------------------
+    Rule("mcs-without-mcsapi", WARNING, "mcs: true while spec.cilium.mcsapi is not true: without Cilium's MCS-API "
+         "support the ServiceExport is never imported.", "Set spec.cilium.mcsapi: true, or say so if MCS-API is "
+         "turned on outside meshspec."),
+    Rule("namespace-not-global", WARNING, "A global or MCS-exported Service in a namespace that is not global: "
+         "Cilium exports none of its endpoints (clustermesh.cilium.io/global).", "Mark the namespace global in "
+         "spec.namespaces.global, or drop global and mcs from the Service.", ("validate", "diff")),
+    Rule("namespace-unannotated", WARNING, "With defaultGlobalNamespace: false, a namespace meshspec does not "
+         "render holds a global Service, so nothing annotates it global and Cilium exports nothing from it.",
+         "Annotate the namespace clustermesh.cilium.io/global: \"true\" and record it in "
+         "spec.namespaces.global."),
     # --- render (artifacts/files.py) -----------------------------------------------------------------
     Rule("render-blocked", ERROR, "Something meshspec did not write is where render would write or remove.",
          "Move it away, or render into another folder; meshspec only touches files with its header.",
@@ -185,6 +196,9 @@ RULES: dict[str, Rule] = _rules(
          "restart, or keep the name.", ("diff",)),
     Rule("cluster-id-changed", WARNING, "A cluster's id changes; Cilium needs every workload restarted.", "Plan "
          "the restart, or keep the id.", ("diff",)),
+    Rule("mcs-export-removed", WARNING, "A Service's MCS-API ServiceExport goes away from a cluster: clusters "
+         "importing <name>.<namespace>.svc.clusterset.local lose its endpoints.", "Make sure no client relies on "
+         "the clusterset name, or keep mcs: true.", ("diff",)),
     Rule("max-connected-clusters", WARNING, "maxConnectedClusters changes, which Cilium cannot do in place.",
          "Reinstall every cluster, or keep the value.", ("diff",)),
     Rule("cilium-version-changed", WARNING, "The Cilium version changes across a minor release that changes "
@@ -208,6 +222,14 @@ RULES: dict[str, Rule] = _rules(
          "identical everywhere: Cilium pairs backends by port name and protocol.", ("verify",)),
     Rule("cilium-config", ERROR, "cilium-config's cluster-name or cluster-id differs from the spec.", "Fix the "
          "spec, or reinstall Cilium with the spec's values.", ("verify",)),
+    Rule("missing-serviceexport", ERROR, "A ServiceExport the spec renders is not in the cluster.", "Deploy the "
+         "spec; check that the MCS-API CRDs are installed (clustermesh.mcsapi.installCRDs).", ("verify",)),
+    Rule("serviceexport-conflict", ERROR, "A ServiceExport has condition Conflict=True: Cilium took the oldest "
+         "export's ports, type or session affinity, and this cluster's differ.", "Make the Service identical in "
+         "every exporting cluster (the condition's message names the field).", ("verify",)),
+    Rule("serviceexport-invalid", ERROR, "A ServiceExport has condition Valid=False: Cilium does not export it "
+         "(no Service, an ExternalName Service, or a namespace that is not global).", "Fix what the condition's "
+         "reason names.", ("verify",)),
     Rule("clustermesh-apiserver", ERROR, "The clustermesh-apiserver Service is missing or of another type.",
          "Install Cilium with the spec's values.", ("verify",)),
     Rule("cilium-version-mismatch", ERROR, "A cluster runs another Cilium minor release than spec.cilium.version.",

@@ -50,6 +50,7 @@ import pulumi_tls as tls
 from ..analysis.verify import with_defaults
 from ..artifacts.cilium_values import cluster_values
 from ..artifacts.manifests import mesh_namespaces, render_cluster, render_namespace
+from ..artifacts.mcs import SERVICE_EXPORT, service_exports
 from ..cilium.helm import CA_SECRET, CILIUM_HELM_REPO
 from ..formats.diagnostics import to_text
 from ..spec.model import Cluster, Mesh
@@ -87,6 +88,7 @@ class Deployed:
     services: dict[str, k8s.core.v1.Service] = field(default_factory=dict)
     cilium: CiliumInstall | None = None
     namespaces: dict[str, k8s.core.v1.Namespace] = field(default_factory=dict)
+    service_exports: dict[str, k8s.apiextensions.CustomResource] = field(default_factory=dict)
 
 
 def select_clusters(mesh: Mesh, names: Sequence[str] | None) -> list[Cluster]:
@@ -183,7 +185,7 @@ def deploy(mesh: Mesh, clusters: Sequence[str] | None = None, render_dir: str | 
         namespaces = {
             name: k8s.core.v1.Namespace(
                 f"{cluster.name}/{name}",  # a URN includes the type, so no Service's name can clash with it
-                metadata=_annotated(render_namespace(name)["metadata"], applied_annotations),
+                metadata=_annotated(render_namespace(name, mesh)["metadata"], applied_annotations),
                 # Deleting a Namespace deletes everything in it, which meshspec does not own: `pulumi destroy`
                 # and a namespace no Service uses any more only drop it from the stack.
                 opts=pulumi.ResourceOptions(provider=provider, retain_on_delete=True))
@@ -214,7 +216,8 @@ def deploy(mesh: Mesh, clusters: Sequence[str] | None = None, render_dir: str | 
                 spec=spec,
                 opts=pulumi.ResourceOptions(provider=provider, depends_on=needs or None),
             )
-        deployed[cluster.name] = Deployed(services, cilium, namespaces)
+        exports = deploy_service_exports(mesh, cluster, provider, services, applied_annotations)
+        deployed[cluster.name] = Deployed(services, cilium, namespaces, exports)
     return deployed
 
 
@@ -223,6 +226,24 @@ def _annotated(metadata: dict[str, Any], annotations: dict[str, str]) -> dict[st
     if not annotations:
         return metadata
     return {**metadata, "annotations": {**metadata.get("annotations", {}), **annotations}}
+
+
+def deploy_service_exports(mesh: Mesh, cluster: Cluster, provider: k8s.Provider,
+                           services: dict[str, k8s.core.v1.Service], annotations: dict[str, str]
+                           ) -> dict[str, k8s.apiextensions.CustomResource]:
+    """A ServiceExport (MCS-API, artifacts/mcs.py) beside each exported Service, after it: Cilium marks an
+    export without its Service Valid=False NoService. pulumi-kubernetes has no typed ServiceExport, so a
+    CustomResource; its CRD comes with Cilium's MCS-API support (clustermesh.mcsapi.installCRDs)."""
+    exports = {}
+    for obj in service_exports(mesh, cluster.name):
+        meta = obj["metadata"]
+        key = f"{meta['namespace']}/{meta['name']}"
+        exports[key] = k8s.apiextensions.CustomResource(
+            f"{cluster.name}/{key}/{SERVICE_EXPORT}",  # the Service of the same name has the URN without it
+            api_version=obj["apiVersion"], kind=obj["kind"], metadata=_annotated(meta, annotations),
+            **({"spec": obj["spec"]} if "spec" in obj else {}),
+            opts=pulumi.ResourceOptions(provider=provider, depends_on=[services[key]] if key in services else None))
+    return exports
 
 
 def mesh_ca(mesh: Mesh, clusters: Sequence[Cluster], configured: MeshCA | None) -> MeshCA:

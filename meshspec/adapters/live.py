@@ -64,9 +64,10 @@ def missing_kubeconfig(contexts: Sequence[str]) -> str | None:
 
 def observe_all(targets: Sequence[Target], keep: Callable[[Obj], bool], namespaces: Sequence[str],
                 cilium_namespace: str, *, timeout: float, concurrency: int,
-                progress: Progress | None = None) -> dict[str, Result]:
+                progress: Progress | None = None, mcs: bool = False) -> dict[str, Result]:
     """Every target's Result, in the targets' order. `keep` selects the Services worth reporting;
-    `namespaces` are where to list them when listing every namespace is forbidden."""
+    `namespaces` are where to list them when listing every namespace is forbidden; `mcs` also lists the
+    MCS-API ServiceExports and ServiceImports."""
     done: queue.Queue[tuple[str, Result]] = queue.Queue()
     pending = list(targets)
     running: dict[str, tuple[Target, float]] = {}  # cluster -> (target, when to give up on it)
@@ -78,7 +79,7 @@ def observe_all(targets: Sequence[Target], keep: Callable[[Obj], bool], namespac
 
     def work(target: Target) -> None:
         try:
-            result: Result = observe(target, keep, namespaces, cilium_namespace, timeout, report)
+            result: Result = observe(target, keep, namespaces, cilium_namespace, timeout, report, mcs)
         except Exception as exc:  # any failure makes this one cluster unreachable, never the run
             result = Unreachable(target.cluster, target.context, describe_error(exc, timeout))
         done.put((target.cluster, result))
@@ -107,7 +108,7 @@ def observe_all(targets: Sequence[Target], keep: Callable[[Obj], bool], namespac
 
 
 def observe(target: Target, keep: Callable[[Obj], bool], namespaces: Sequence[str], cilium_namespace: str,
-            timeout: float, progress: Progress) -> Observed:
+            timeout: float, progress: Progress, mcs: bool = False) -> Observed:
     """One cluster, within `timeout` seconds (TimeoutError past it). Raises on any other failure."""
     from kubernetes import client
 
@@ -139,12 +140,19 @@ def observe(target: Target, keep: Callable[[Obj], bool], namespaces: Sequence[st
             CILIUM_CONFIG, cilium_namespace, _preload_content=False, _request_timeout=budget()))
         daemonset, image_why = _read_optional(lambda: client.AppsV1Api(api).read_namespaced_daemon_set(
             CILIUM_DAEMONSET, cilium_namespace, _preload_content=False, _request_timeout=budget()))
-        present = _namespace_names(core, namespaces, budget)
+        present, namespace_objects = _namespace_names(core, namespaces, budget)
+        exports = imports = None
+        if mcs:
+            custom = client.CustomObjectsApi(api)
+            exports = _list_mcs(custom, "serviceexports", namespaces, budget)
+            imports = _list_mcs(custom, "serviceimports", namespaces, budget)
     image = agent_image(daemonset) if daemonset is not None else None
     if daemonset is not None and image is None:
         image_why = f"the {CILIUM_DAEMONSET} DaemonSet has no {CILIUM_AGENT_CONTAINER} container"
     return Observed(target.cluster, target.context, tuple(services), tuple(slices), config_map, why,
-                    None if everywhere else tuple(namespaces), present, image, image_why)
+                    None if everywhere else tuple(namespaces), present, cilium_image=image,
+                    cilium_image_error=image_why, service_exports=exports, service_imports=imports,
+                    namespace_objects=namespace_objects)
 
 
 def agent_image(daemonset: Obj) -> str | None:
@@ -157,23 +165,50 @@ def agent_image(daemonset: Obj) -> str | None:
     return None
 
 
-def _namespace_names(core: Any, namespaces: Sequence[str], budget: Callable[[], float]) -> frozenset[str] | None:
+def _namespace_names(core: Any, namespaces: Sequence[str], budget: Callable[[], float]
+                     ) -> tuple[frozenset[str] | None, tuple[Obj, ...]]:
     """Which of `namespaces` the cluster has (a GET each: there are few, and `get namespaces` is what
-    the read-only role grants); None when reading them is forbidden."""
+    the read-only role grants), None when reading them is forbidden; and those Namespaces, for their
+    clustermesh.cilium.io/global annotation."""
     from kubernetes.client.exceptions import ApiException
 
-    present = set()
+    present, objects = set(), []
     for namespace in namespaces:
         try:
-            core.read_namespace(namespace, _preload_content=False, _request_timeout=budget())
+            response = core.read_namespace(namespace, _preload_content=False, _request_timeout=budget())
         except ApiException as exc:
             if exc.status == 403:
-                return None
+                return None, ()
             if exc.status != 404:
                 raise
         else:
             present.add(namespace)
-    return frozenset(present)
+            try:
+                objects.append(_strip(json.loads(response.data)))
+            except (TypeError, ValueError):  # an answer without a body still says it exists
+                pass
+    return frozenset(present), tuple(objects)
+
+
+MCS_API = ("multicluster.x-k8s.io", "v1alpha1")  # the version every Cilium with MCS-API serves (artifacts/mcs.py)
+
+
+def _list_mcs(custom: Any, plural: str, namespaces: Sequence[str], budget: Callable[[], float]
+              ) -> tuple[Obj, ...] | None:
+    """ServiceExports or ServiceImports: cluster-wide, else in each of `namespaces`; None without the
+    CRD (404) or with no right to read them (403)."""
+    from kubernetes.client.exceptions import ApiException
+
+    group, version = MCS_API
+    try:
+        _, items = _list_scoped(functools.partial(custom.list_cluster_custom_object, group, version, plural),
+                                lambda ns, **kw: custom.list_namespaced_custom_object(group, version, ns, plural, **kw),
+                                namespaces, budget)
+    except ApiException as exc:
+        if exc.status in (403, 404):
+            return None
+        raise
+    return tuple(items)
 
 
 def _configuration(target: Target, plugin_errors: Callable[[], list[str]]) -> Any:
@@ -337,6 +372,12 @@ def write_dump(folder: str, results: Iterable[Result]) -> list[str]:
                  "endpointslices.yaml": ("discovery.k8s.io/v1", "EndpointSlice", result.slices)}
         if result.cilium_config is not None:
             files["cilium-config.yaml"] = ("v1", "ConfigMap", (result.cilium_config,))
+        if result.namespace_objects:  # simulate reads their clustermesh.cilium.io/global
+            files["namespaces.yaml"] = ("v1", "Namespace", result.namespace_objects)
+        for name, kind, items in (("serviceexports.yaml", "ServiceExport", result.service_exports),
+                                  ("serviceimports.yaml", "ServiceImport", result.service_imports)):
+            if items is not None:
+                files[name] = ("/".join(MCS_API), kind, items)
         tree[result.cluster] = {
             name: (DUMP_HEADER + yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": [
                 {"apiVersion": api_version, "kind": kind, **item} for item in items]},

@@ -22,6 +22,7 @@ from ..cilium import chart
 from ..cilium.versions import parse_version
 from ..spec.model import Mesh
 from .explain import Explanation, explain
+from .mcs_diff import mcs_risks
 
 RESTART = "Cilium requires restarting every workload of a cluster whose name or ID changes"
 
@@ -112,8 +113,8 @@ class DiffReport:
 def compare(old: Mesh, new: Mesh, old_label: str = "OLD", new_label: str = "NEW") -> DiffReport:
     old_names, new_names = tuple(c.name for c in old.clusters), tuple(c.name for c in new.clusters)
     clusters = _union(new_names, old_names)
-    before = {e.service.key: e for e in explain(old, parse_version(old.cilium.version))}
-    after = {e.service.key: e for e in explain(new, parse_version(new.cilium.version))}
+    before = {_route_key(e): e for e in explain(old, parse_version(old.cilium.version))}
+    after = {_route_key(e): e for e in explain(new, parse_version(new.cilium.version))}
     traffic = []
     for key in sorted(set(before) | set(after), key=lambda k: tuple(k.split("/"))):
         service = service_traffic(key, Routes.of(before.get(key), clusters), Routes.of(after.get(key), clusters))
@@ -121,9 +122,15 @@ def compare(old: Mesh, new: Mesh, old_label: str = "OLD", new_label: str = "NEW"
             traffic.append(service)
     renamed = renamed_clusters(old, new)
     risks = cluster_risks(old, new, renamed) + version_risks(old, new) + removal_risks(old, new, renamed) + \
+        mcs_risks(old, new, renamed, Risk) + \
         [risk for t in traffic for risk in traffic_risks(t)]
     return DiffReport(old_label, new_label, old_names, new_names, setting_changes(old, new),
                       object_changes(render_files(old), render_files(new), clusters), tuple(traffic), tuple(risks))
+
+
+def _route_key(e: Explanation) -> str:
+    """A service's own routes, and its MCS-API clusterset routes apart from them."""
+    return f"{e.service.key} via {e.via}" if e.via else e.service.key
 
 
 @dataclass(frozen=True)

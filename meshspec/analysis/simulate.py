@@ -7,6 +7,7 @@ from typing import Collection, Iterator, Mapping, Sequence
 from ..cilium.annotations import read_flags
 from ..cilium.routing import ClusterService, ObserverView, route_service
 from ..cilium.versions import CiliumVersion
+from .mcs_state import mcs_services, with_namespace_rule
 from .state import State
 
 RoutedService = tuple[str, str, Mapping[str, ObserverView]]  # (namespace, name, {observer cluster: view})
@@ -23,9 +24,12 @@ def simulate(state: State, observers: Sequence[str], version: CiliumVersion, *,
 
 
 def selected(state: State, namespaces: Collection[str] = (), global_only: bool = False) -> Selected:
-    """The Services of the state that the filters keep, in the state's order."""
-    return [(key, copies) for key, copies in state.services.items()
-            if (not namespaces or key[0] in namespaces) and (not global_only or is_global_anywhere(copies))]
+    """The Services of the state that the filters keep, in the state's order, as Cilium exports them (not
+    from a non-global namespace), then the MCS-API derived Services the dump's ServiceExports make
+    (analysis/mcs_state.py)."""
+    found = [(key, with_namespace_rule(state, key[0], copies)) for key, copies in state.services.items()
+             if (not namespaces or key[0] in namespaces) and (not global_only or is_global_anywhere(copies))]
+    return found + [(key, copies) for key, copies in mcs_services(state) if not namespaces or key[0] in namespaces]
 
 
 def routed(services: Selected, observers: Sequence[str], version: CiliumVersion,

@@ -3,7 +3,9 @@
 STATE_DIR holds one folder per cluster, named after the cluster. The YAML or JSON files directly inside
 hold that cluster's Kubernetes objects: single documents, multi-document streams or Lists, e.g.
 `kubectl get svc,endpointslices -A -o yaml > STATE_DIR/<cluster>/dump.yaml`. Only core/v1 Services and
-discovery.k8s.io EndpointSlices are read; every other kind (Secrets included) is dropped unread. Hidden
+discovery.k8s.io EndpointSlices are read, and for global namespaces and MCS-API (analysis/mcs_state.py)
+Namespaces and multicluster.x-k8s.io ServiceExports and ServiceImports; every other kind (Secrets
+included) is dropped unread. Hidden
 entries, sub-folders and files with other extensions are skipped.
 
 The objects are converted by k8s/objects.py, which live verification shares.
@@ -12,14 +14,14 @@ The objects are converted by k8s/objects.py, which live verification shares.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..cilium.routing import ClusterService, EndpointSlice
 from ..diagnostics import Diagnostic, Path, Report, diagnostic, format_path, unique_sorted
 from ..k8s.names import cluster_name_problem
-from ..k8s.objects import (SERVICE_NAME_LABEL, NamedSlice, check_mapping, get_items, get_typed, parse_service,
-                           parse_slice)
+from ..k8s.objects import (MCS_GROUP, SERVICE_NAME_LABEL, MetaObject, NamedSlice, check_mapping, get_items,
+                           get_typed, parse_meta_object, parse_service, parse_slice)
 from ..spec.load import Document, LoadError, load_documents, load_json_fast, read_text
 
 # A `kubectl get svc,endpointslices -A -o json` dump of a cluster with ~1,000 Services is ~4.2 MB.
@@ -27,7 +29,8 @@ MAX_STATE_FILE_BYTES = 256 * 1024 * 1024
 EXTENSIONS = (".yaml", ".yml", ".json")
 # (apiVersion, kind) read; the EndpointSlice fields used here are the same in v1beta1.
 _KINDS = {("v1", "Service"): "Service", ("discovery.k8s.io/v1", "EndpointSlice"): "EndpointSlice",
-          ("discovery.k8s.io/v1beta1", "EndpointSlice"): "EndpointSlice"}
+          ("discovery.k8s.io/v1beta1", "EndpointSlice"): "EndpointSlice", ("v1", "Namespace"): "Namespace",
+          **{(f"{MCS_GROUP}/{v}", k): k for v in ("v1alpha1", "v1beta1") for k in ("ServiceExport", "ServiceImport")}}
 
 
 class StateError(Exception):
@@ -39,6 +42,8 @@ class State:
     clusters: tuple[str, ...]  # sorted cluster folder names
     # (namespace, name) -> {cluster: that cluster's copy}; both levels sorted
     services: dict[tuple[str, str], dict[str, ClusterService]]
+    # MCS-API and global namespaces: kind -> cluster -> (namespace, name) -> object; Namespace keys are ("", name)
+    objects: dict[str, dict[str, dict[tuple[str, str], MetaObject]]] = field(default_factory=dict)
 
 
 # --- the folder -----------------------------------------------------------------------------------
@@ -56,10 +61,14 @@ def load_state(state_dir: str) -> tuple[State, list[Diagnostic]]:
                               f"{state_dir}/<cluster>/.", e)
                    for e in entries if os.path.isfile(e) and e.lower().endswith(EXTENSIONS)]
     services: dict[tuple[str, str], dict[str, ClusterService]] = {}
+    objects: dict[str, dict[str, dict[tuple[str, str], MetaObject]]] = {}
     for cluster in clusters:
-        for key, svc in _load_cluster(os.path.join(state_dir, cluster), cluster, diagnostics).items():
+        meta: dict[tuple[str, str, str], MetaObject] = {}
+        for key, svc in _load_cluster(os.path.join(state_dir, cluster), cluster, diagnostics, meta).items():
             services.setdefault(key, {})[cluster] = svc
-    return State(clusters, dict(sorted(services.items()))), unique_sorted(diagnostics)
+        for (kind, namespace, name), obj in sorted(meta.items()):
+            objects.setdefault(kind, {}).setdefault(cluster, {})[namespace, name] = obj
+    return State(clusters, dict(sorted(services.items())), objects), unique_sorted(diagnostics)
 
 
 def _listdir(folder: str) -> list[str]:
@@ -70,7 +79,9 @@ def _listdir(folder: str) -> list[str]:
         raise StateError(f"{folder}: cannot read the folder: {exc.strerror}") from None
 
 
-def _load_cluster(folder: str, cluster: str, diagnostics: list[Diagnostic]) -> dict[tuple[str, str], ClusterService]:
+def _load_cluster(folder: str, cluster: str, diagnostics: list[Diagnostic],
+                  meta: dict[tuple[str, str, str], MetaObject] | None = None) -> dict[tuple[str, str], ClusterService]:
+    """The cluster's Services; its Namespaces, ServiceExports and ServiceImports go into `meta`."""
     problem = cluster_name_problem(cluster)
     if problem:
         diagnostics.append(diagnostic("cluster-name", problem, folder))
@@ -90,6 +101,9 @@ def _load_cluster(folder: str, cluster: str, diagnostics: list[Diagnostic]) -> d
                 if doc.positioned else file
             if isinstance(item, ClusterService):
                 services[key] = item
+            elif isinstance(item, MetaObject):
+                if meta is not None:
+                    meta[kind, item.namespace, item.name] = item
             else:
                 slices[key] = (item, doc, at)
     owned: dict[tuple[str, str], list[EndpointSlice]] = {}
@@ -139,7 +153,8 @@ def _parse_docs(docs: list[Document], diagnostics: list[Diagnostic]) -> list[Ite
     for doc in docs:
         for at, kind, obj in _objects(doc, diagnostics):
             report = _reporter(doc, at, diagnostics)
-            item = parse_service(obj, report) if kind == "Service" else parse_slice(obj, report)
+            item = parse_service(obj, report) if kind == "Service" else parse_slice(obj, report) \
+                if kind == "EndpointSlice" else parse_meta_object(kind, obj, report)
             if item.name:
                 items.append((kind, item, doc, at))
     return items

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from ..artifacts.manifests import render_cluster
+from ..artifacts.mcs import service_exports
 from ..cilium.annotations import OWNED
 from ..cilium.routing import route_service
 from ..cilium.versions import CiliumVersion, image_version, known_bugs, parse_version
@@ -36,6 +37,8 @@ from ..k8s.names import MANAGED_BY, MANAGED_BY_LABEL
 from ..k8s.objects import cluster_service
 from ..k8s.observed import Obj, Observed, Result, Unreachable, object_key
 from ..spec.model import Cluster, Mesh, Service
+from .mcs_verify import export_problems
+from .mcs_verify import namespace_problems as mcs_namespace_problems
 
 APISERVER_SERVICE = "clustermesh-apiserver"
 _ABSENT = object()
@@ -45,7 +48,8 @@ _ABSENT = object()
 class Problem:
     cluster: str
     kind: str  # missing | missing-namespace | stale | annotation-drift | label-drift | spec-drift | parity | cilium-config
-    #            | clustermesh-apiserver | cilium-version-mismatch | no-backends
+    #            | clustermesh-apiserver | cilium-version-mismatch | no-backends | missing-serviceexport
+    #            | serviceexport-conflict | serviceexport-invalid
     namespace: str
     name: str
     field: str  # where in the object, e.g. spec.ports[0].port; "" for the whole object
@@ -82,6 +86,11 @@ def verify(mesh: Mesh, results: Mapping[str, Result]) -> VerifyReport:
         report.problems += cluster_problems(mesh, name, live.services)
         report.problems += namespace_problems(mesh, name, live.namespace_names)
         report.problems += cilium_problems(mesh, cluster, live)
+        report.problems += export_problems(mesh, name, live.service_exports, Problem)
+        report.problems += mcs_namespace_problems(mesh, name, live.namespace_objects, Problem)
+        if live.service_exports is None and service_exports(mesh, name):
+            report.notes.setdefault(name, []).append(
+                "ServiceExports (multicluster.x-k8s.io) are not readable: no MCS-API CRD, or forbidden; not checked")
         if live.namespaces is not None:
             report.notes.setdefault(name, []).append(
                 f"listing Services in every namespace is forbidden: listed {', '.join(live.namespaces)} only, "

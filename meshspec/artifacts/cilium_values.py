@@ -17,6 +17,7 @@ from ..cilium.helm import deep_merge
 from ..cilium.versions import parse_version
 from ..k8s.names import is_ip
 from ..spec.model import Cluster, Mesh
+from .mcs import mcs_values
 
 
 def peer(mesh: Mesh, cluster: Cluster) -> dict[str, Any]:
@@ -52,8 +53,9 @@ def generated_values(mesh: Mesh, cluster: Cluster) -> dict[str, Any]:
 def cluster_values(mesh: Mesh, cluster: Cluster) -> dict[str, Any]:
     """The Helm values for one cluster: the version's feature values, spec.cilium.values over them, the
     cluster's own cilium.values deep-merged over those (as Helm merges `-f` files: mappings merge, anything
-    else is replaced), and the generated values over all (validation guarantees they do not overlap)."""
+    else is replaced), and the generated values over all (validation guarantees they do not overlap),
+    then what MCS-API and EndpointSlice sync need (artifacts/mcs.py)."""
     settings = mesh.cilium
     features = feature_values(parse_version(settings.version), settings.mcsapi, settings.default_global_namespace)
-    return deep_merge(deep_merge(deep_merge(features, settings.values), cluster.cilium_values),
-                      generated_values(mesh, cluster))
+    merged = deep_merge(deep_merge(features, settings.values), cluster.cilium_values)
+    return deep_merge(deep_merge(merged, generated_values(mesh, cluster)), mcs_values(mesh))

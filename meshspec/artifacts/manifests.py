@@ -7,6 +7,7 @@ from typing import Any
 
 from ..k8s.names import BUILTIN_NAMESPACES, MANAGED_BY, MANAGED_BY_LABEL
 from ..spec.model import Mesh, Placement, Service
+from .mcs import namespace_annotations, sync_annotation
 
 def render_service(service: Service, placement: Placement, cluster: str | None = None) -> dict[str, Any]:
     """The Service object `cluster` gets (with placement, its Placement); identical everywhere but the Cilium
@@ -19,7 +20,8 @@ def render_service(service: Service, placement: Placement, cluster: str | None =
         "labels": {**labels, MANAGED_BY_LABEL: MANAGED_BY},
     }
     user = service.annotations if cluster is None else service.annotations_in(cluster)
-    annotations = {**user, **placement.annotations()}
+    annotations = {**user, **placement.annotations(),
+                   **(sync_annotation(service) if placement.is_global else {})}
     if annotations:
         metadata["annotations"] = annotations
     return {"apiVersion": "v1", "kind": "Service", "metadata": metadata, "spec": service.spec}
@@ -43,10 +45,12 @@ def mesh_namespaces(mesh: Mesh) -> dict[str, list[str]]:
     return {cluster: sorted(names) for cluster, names in used.items()}
 
 
-def render_namespace(name: str) -> dict[str, Any]:
+def render_namespace(name: str, mesh: Mesh | None = None) -> dict[str, Any]:
+    """With `mesh`, also its clustermesh.cilium.io/global annotation (artifacts/mcs.py)."""
     return {"apiVersion": "v1", "kind": "Namespace",
             "metadata": {"name": name, "labels": {MANAGED_BY_LABEL: MANAGED_BY},
-                         "annotations": dict(NAMESPACE_ANNOTATIONS)}}
+                         "annotations": {**NAMESPACE_ANNOTATIONS,
+                                         **(namespace_annotations(mesh, name) if mesh else {})}}}
 
 
 def render_cluster(mesh: Mesh, cluster: str) -> list[dict[str, Any]]:

@@ -13,6 +13,11 @@ from typing import Mapping
 GLOBAL = "service.cilium.io/global"
 SHARED = "service.cilium.io/shared"
 AFFINITY = "service.cilium.io/affinity"
+# pkg/annotation/k8s.go GlobalServiceSyncEndpointSlices: "true" (any case) on, any other value off; absent,
+# on for headless Services (endpointslicesync, and mcsapi getEndpointSliceObjectsStatus).
+SYNC_ENDPOINT_SLICES = "service.cilium.io/global-sync-endpoint-slices"
+# On a Namespace (pkg/annotation GlobalNamespace; read in pkg/clustermesh/namespace, see cilium/mcs.py).
+GLOBAL_NAMESPACE = "clustermesh.cilium.io/global"
 
 # New keys first, then the legacy aliases; annotation.Get prefers the new key (section 1, "Lookup order").
 GLOBAL_KEYS = (GLOBAL, "io.cilium/global-service")
@@ -38,6 +43,13 @@ PASSED_THROUGH = {
     "service.cilium.io/src-ranges-policy": "loadBalancerSourceRanges as an allow- or deny-list",
     "service.cilium.io/proxy-delegation": "delegation to a user-space proxy",
 }
+
+
+def syncs_endpoint_slices(annotations: Mapping[str, str], headless: bool) -> bool:
+    """Whether Cilium synchronizes remote EndpointSlices for this (global) Service, once the mesh-wide
+    clustermesh.enableEndpointSliceSynchronization is on."""
+    value = annotations.get(SYNC_ENDPOINT_SLICES)
+    return headless if value is None else value.lower() == "true"
 
 
 def not_modelled(annotations: Mapping[str, str]) -> dict[str, str]:

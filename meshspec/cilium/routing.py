@@ -59,6 +59,9 @@ class ClusterService:
     headless: bool = False  # clusterIP None or ExternalName: no frontend to load-balance
     families: tuple[str, ...] = ("IPv4",)
     slices: tuple[EndpointSlice, ...] = ()
+    # False: Cilium publishes none of its endpoints though it is global and shared, because its namespace
+    # is not global (cilium/mcs.py, pkg/clustermesh/namespace); it still uses the others'.
+    exported: bool = True
 
 
 class _Endpoint:
@@ -231,7 +234,7 @@ def local_backends(cluster: str, service: ClusterService) -> list[Backend]:
 def exported_backends(cluster: str, service: ClusterService, flags: ServiceFlags) -> list[Backend]:
     """What the cluster publishes to the mesh: nothing unless global and shared; otherwise every ready or
     serving endpoint, conditions dropped, so receivers mark them all Active (section 2, export side)."""
-    if not (flags.is_global and flags.shared):
+    if not (flags.is_global and flags.shared and service.exported):
         return []
     return [
         Backend(cluster, ep.address, p.port, p.protocol, p.name, s.address_type, True)
@@ -408,6 +411,8 @@ def _why_left_out(routing: ServiceRouting, observer: str, view: ObserverView, ro
             return f"the Service in {b.cluster} is not global, so {b.cluster} exports nothing"
         if not theirs.shared:
             return f"{b.cluster} does not share its endpoints (service.cilium.io/shared: false)"
+        if not routing.copies[b.cluster].exported:
+            return f"the namespace in {b.cluster} is not global (clustermesh.cilium.io/global), so it exports nothing"
     if b.family == "FQDN":
         return "an FQDN endpoint: Cilium load-balances IP endpoints only"
     if not matches(port, b, service.families, version):

@@ -56,8 +56,11 @@ def explain_json(explanations: Iterable[Explanation]) -> str:
     for e in explanations:
         observers = {cluster: {"exists": False} if serving is None else {"exists": True, "backends": serving}
                      for cluster, serving in e.normal.items()}
-        services.append({"namespace": e.service.namespace, "name": e.service.name, "observers": observers,
-                         "failures": {failed: dict(changes) for failed, changes in e.failures.items()}})
+        entry = {"namespace": e.service.namespace, "name": e.service.name, "observers": observers,
+                 "failures": {failed: dict(changes) for failed, changes in e.failures.items()}}
+        entry.update({"via": e.via} if e.via else {})
+        entry.update({"notes": list(e.notes)} if e.notes else {})
+        services.append(entry)
     return _compact({"services": services})
 
 
@@ -67,7 +70,8 @@ def explain_markdown(explanations: Iterable[Explanation], spec: str, version: st
     explanations = list(explanations)
     out = [f"**meshspec explain** `{spec}`: {len(explanations)} services, Cilium {version}", ""]
     for e in explanations:
-        out += [f"#### `{e.service.key}`", "", _md(_placements(e)), "",
+        out += [f"#### `{e.service.key}`" + (f" via `{e.via}`" if e.via else ""), "", _md(_placements(e)), "",
+                *(f"_{_md(note)}_\n" for note in e.notes),
                 "| client cluster | served by | when one cluster has no ready pods |", "|---|---|---|"]
         for client, served in e.normal.items():
             failures = "<br>".join(f"{failed} down: {_md_names(changes[client])}"
@@ -91,7 +95,8 @@ def _md(text: str) -> str:
 def explain_text(explanations: Iterable[Explanation], clusters: Sequence[str]) -> str:
     blocks = []
     for e in explanations:
-        lines = [f"{e.service.key}  ({_placements(e)})"]
+        lines = [f"{e.service.key}{' via ' + e.via if e.via else ''}  ({_placements(e)})"]
+        lines += [f"  note: {note}" for note in e.notes]
         lines += [f"  not modelled: {key}={value}, {PASSED_THROUGH.get(key, 'an annotation Cilium does not read')}"
                   for key, value in not_modelled(e.service.annotations).items()]
         lines += _matrix(e.normal, clusters)

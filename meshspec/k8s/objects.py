@@ -8,7 +8,7 @@ Malformed parts are reported through a `Report` (code, path inside the object, m
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Iterator, Mapping
 
 from ..cilium.routing import ClusterService, Endpoint, EndpointSlice, Port
@@ -308,3 +308,36 @@ def _describe(value: Any) -> str:
     if isinstance(value, (str, int, float)):
         return f"the {'string' if isinstance(value, str) else 'number'} {value!r}"
     return "null" if value is None else "a list" if isinstance(value, list) else "a mapping"
+
+
+# --- MCS-API objects and Namespaces (cilium/mcs.py models what Cilium does with them) -------------------
+
+MCS_GROUP = "multicluster.x-k8s.io"
+
+
+@dataclass(frozen=True)
+class MetaObject:
+    """A ServiceExport, ServiceImport or Namespace: what the routing model reads of it."""
+
+    kind: str
+    namespace: str  # "" for a Namespace
+    name: str
+    annotations: Mapping[str, str]
+    created: str = ""  # metadata.creationTimestamp (RFC 3339)
+    exported_annotations: Mapping[str, str] = field(default_factory=dict)  # a ServiceExport's spec
+    exported_labels: Mapping[str, str] = field(default_factory=dict)
+    conditions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # status.conditions by type
+
+
+def parse_meta_object(kind: str, obj: Mapping[str, Any], report: Report) -> MetaObject:
+    """One ServiceExport, ServiceImport or Namespace; malformed parts are reported and left out."""
+    meta, namespace, name = _metadata(obj, report)
+    spec = get_typed(obj, "spec", (), dict, report) or {}
+    status = get_typed(obj, "status", (), dict, report) or {}
+    conditions = {c.get("type"): c for _, c in get_items(status, "conditions", ("status",), report)
+                  if isinstance(c, dict) and isinstance(c.get("type"), str)}
+    created = get_typed(meta, "creationTimestamp", ("metadata",), str, report) or ""
+    return MetaObject(kind, "" if kind == "Namespace" else namespace, name,
+                      _strings_map(meta, "annotations", ("metadata",), report), created,
+                      _strings_map(spec, "exportedAnnotations", ("spec",), report),
+                      _strings_map(spec, "exportedLabels", ("spec",), report), conditions)

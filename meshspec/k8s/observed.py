@@ -34,7 +34,11 @@ class Observed:
     # None when not read (no such DaemonSet, forbidden, or a dump), with why in cilium_image_error
     cilium_image: str | None = None
     cilium_image_error: str | None = None
-
+    # MCS-API (multicluster.x-k8s.io): None when not read (no CRD, or forbidden)
+    service_exports: tuple[Obj, ...] | None = None
+    service_imports: tuple[Obj, ...] | None = None
+    # The Namespace objects the spec's Services use, as read (for clustermesh.cilium.io/global); () if not read
+    namespace_objects: tuple[Obj, ...] = ()
 
     def service(self, namespace: str, name: str) -> Obj | None:
         return next((s for s in self.services if object_key(s) == (namespace, name)), None)

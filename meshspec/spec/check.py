@@ -10,6 +10,7 @@ from __future__ import annotations
 from ..diagnostics import Diagnostic, has_errors, unique_sorted
 from .checks import Checker
 from .checks.mesh import check_rules
+from .checks.mcs import check_mcs
 from .checks.routing import check_routing
 from .load import Document, LoadError, decode, load_file, load_spec_text
 from .model import Mesh, build_mesh
@@ -51,4 +52,5 @@ def check_document(doc: Document) -> Checked:
         return None, unique_sorted(checker.diagnostics)
     mesh = build_mesh(doc.data)
     check_routing(checker, mesh)  # may find an error too: clients with no backend (no-backends)
+    check_mcs(checker, mesh)
     return (None if has_errors(checker.diagnostics) else mesh), unique_sorted(checker.diagnostics)

@@ -121,6 +121,11 @@ class Service:
     # merged over `labels` / `annotations` there (never a Cilium annotation: validation refuses them).
     cluster_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     cluster_annotations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # services[].mcs: a ServiceExport (MCS-API) beside the Service in every cluster that shares it
+    mcs: bool = False
+    # services[].syncEndpointSlices: service.cilium.io/global-sync-endpoint-slices; None: Cilium's default
+    # (on for headless global Services)
+    sync_endpoint_slices: bool | None = None
 
     @property
     def key(self) -> str:
@@ -154,6 +159,8 @@ class Mesh:
     gitops: GitOps | None = None
     # spec.namespaces.create: render and deploy a Namespace for every namespace a cluster's Services use
     create_namespaces: bool = True
+    # spec.namespaces.global: namespace -> rendered as clustermesh.cilium.io/global "true" / "false"
+    global_namespaces: Mapping[str, bool] = field(default_factory=dict)
 
     def cluster(self, name: str) -> Cluster:
         for cluster in self.clusters:
@@ -186,7 +193,8 @@ def build_mesh(data: Mapping[str, Any]) -> Mesh:
     services = tuple(_build_service(s, defaults, all_names) for s in spec.get("services", ()))
     return Mesh(name=data["metadata"]["name"], clusters=clusters, services=services,
                 cilium=_build_cilium(spec.get("cilium")), gitops=_build_gitops(spec.get("gitops")),
-                create_namespaces=spec.get("namespaces", {}).get("create", True))
+                create_namespaces=spec.get("namespaces", {}).get("create", True),
+                global_namespaces=spec.get("namespaces", {}).get("global", {}))
 
 
 def _build_gitops(gitops: Mapping[str, Any] | None) -> GitOps | None:
@@ -249,6 +257,8 @@ def _build_service(svc: Mapping[str, Any], defaults: Mapping[str, Any], all_clus
         allow_no_backends=tuple(svc.get("allowNoBackends", ())),  # as written: diagnostics point into it
         cluster_labels=_per_cluster(overrides, placements, "labels"),
         cluster_annotations=_per_cluster(overrides, placements, "annotations"),
+        mcs=svc.get("mcs", defaults.get("mcs", False)),
+        sync_endpoint_slices=svc.get("syncEndpointSlices", defaults.get("syncEndpointSlices")),
     )
 
 

@@ -12,6 +12,7 @@ from typing import Iterable, Mapping, Sequence
 
 from ..cilium.routing import ClusterService, Endpoint, EndpointSlice, Port, ServiceRouting, serving_clusters
 from ..cilium.versions import CiliumVersion
+from .mcs import namespace_rule
 from .model import Mesh, Service
 
 
@@ -63,10 +64,13 @@ def _target_port(spec_port: Mapping) -> Port:
 class SpecRouting:
     """The engine on one service of a spec; `down` clusters have no ready pods for it."""
 
-    def __init__(self, mesh: Mesh, service: Service, version: CiliumVersion, down: Iterable[Down] = ()):
+    def __init__(self, mesh: Mesh, service: Service, version: CiliumVersion, down: Iterable[Down] = (),
+                 copies: Mapping[str, ClusterService] | None = None):
         self.clusters = [c.name for c in mesh.clusters]
         self.service = service
-        self.routing = ServiceRouting(spec_copies(service), version)
+        # `copies`: other Services to route, such as MCS-API's derived ones (spec/mcs.py)
+        self.routing = ServiceRouting(namespace_rule(mesh, service, spec_copies(service)) if copies is None
+                                      else copies, version)
         self.gone = frozenset(d.cluster for d in down if d.hits(d.cluster, service))
 
     def serving(self, clients: Sequence[str] | None = None, also_gone: str | None = None) -> dict[str, list[str] | None]:

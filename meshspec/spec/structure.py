@@ -39,6 +39,20 @@ _PLACEMENT = {
 }
 
 
+# MCS-API and EndpointSlice synchronization: a service's own field wins over spec.defaults (not per cluster).
+_SERVICE_SWITCHES = {
+    "mcs": {"type": "boolean", **_about(
+        "Render a ServiceExport (multicluster.x-k8s.io) beside the Service in every cluster that shares it: "
+        "MCS-API clusters import it as <name>.<namespace>.svc.clusterset.local. Needs spec.cilium.mcsapi.",
+        default=False)},
+    "syncEndpointSlices": {"type": "boolean", **_about(
+        "Render service.cilium.io/global-sync-endpoint-slices: Cilium writes the other clusters' endpoints "
+        "as EndpointSlices here (for headless Services and ingress controllers); unset, Cilium's default: "
+        "on for headless global Services. meshspec turns on clustermesh.enableEndpointSliceSynchronization "
+        "in the Helm values when a service needs it.")},
+}
+
+
 def _string_map(what: str) -> dict[str, Any]:
     return {"type": "dict", "keysrules": {"type": "string"}, "valuesrules": {"type": "string"}, **_about(what)}
 
@@ -73,7 +87,7 @@ SCHEMA: dict[str, Any] = {
     "spec": {
         "type": "dict", "required": True, **_about("The clusters of the mesh and the Services shared across them."),
         "schema": {
-            "defaults": {"type": "dict", "schema": _PLACEMENT, **_about(
+            "defaults": {"type": "dict", "schema": {**_PLACEMENT, **_SERVICE_SWITCHES}, **_about(
                 "global, shared and affinity for every service; a service's own fields and its overrides win.")},
             "cilium": {
                 "type": "dict", **_about("The Cilium version the mesh runs and, with any key besides version, "
@@ -117,7 +131,8 @@ SCHEMA: dict[str, Any] = {
                         "Whether a Namespace without the clustermesh.cilium.io/global annotation is global "
                         "(Cilium's default, true). false is rendered as clustermesh.defaultGlobalNamespace on "
                         "1.20 and the agent flag clustermesh-default-global-namespace (extraConfig) on 1.19; "
-                        "older versions have no global namespaces.", default=True)},
+                        "older versions have no global namespaces. With false, meshspec renders clustermesh.cilium.io/global: "
+                        "\"true\" on every namespace holding a global Service.", default=True)},
                 },
             },
             "namespaces": {
@@ -126,7 +141,11 @@ SCHEMA: dict[str, Any] = {
                     "true: render (and deploy with Pulumi) a Namespace in each cluster for every namespace its "
                     "Services use; Pulumi never deletes one (retainOnDelete) and skips default, kube-system, "
                     "kube-public and kube-node-lease, which always exist. false: the namespaces are the "
-                    "cluster's business.", default=True)}},
+                    "cluster's business.", default=True)},
+                    "global": {"type": "dict", "keysrules": {"type": "string"}, "valuesrules": {"type": "boolean"},
+                               **_about("Namespace -> rendered as clustermesh.cilium.io/global \"true\" or "
+                                        "\"false\" on its Namespace. Cilium exports no Service from a "
+                                        "namespace marked false (pkg/clustermesh/namespace).")}},
             },
             "gitops": {
                 "type": "dict", **_about("GitOps objects `meshspec render` also writes, to DIR/_gitops/: an Argo CD "
@@ -216,6 +235,7 @@ SCHEMA: dict[str, Any] = {
                         "name": {"type": "string", "required": True, **_about("The Service's name (DNS-1035).")},
                         "namespace": {"type": "string", **_about("The Service's namespace.", default="default")},
                         **_PLACEMENT,
+                        **_SERVICE_SWITCHES,
                         "clusters": _cluster_names("The clusters where the Service exists (default: every one)."),
                         "backends": _cluster_names(
                             "The clusters that run its pods (default: every cluster where it exists). Nothing is "

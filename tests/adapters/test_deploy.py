@@ -822,3 +822,49 @@ def test_pulumi_preview_of_the_dev_stack(tmp_path):
     preview = pulumi_cli("preview", "--stack", "dev")
     assert preview.returncode == 0, preview.stdout + preview.stderr
     assert "cluster-a/default/myapp-service" in preview.stdout
+
+
+# --- MCS-API ServiceExports and global namespaces (issue 14) ------------------------------------------
+
+SERVICE_EXPORT_TYPE = "kubernetes:multicluster.x-k8s.io/v1alpha1:ServiceExport"
+
+
+def mcs_mesh(**spec: Any) -> Mesh:
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["spec"].pop("cilium")
+    data["spec"]["cilium"] = {"mcsapi": True, "defaultGlobalNamespace": False}
+    data["spec"].update(spec)
+    for service in data["spec"]["services"]:
+        if service["name"] == "checkout":
+            service["mcs"] = True
+            service["syncEndpointSlices"] = True
+    return build_mesh(data)
+
+
+def test_a_service_export_beside_each_shared_mcs_service_after_the_service(mocks):
+    """mcsAPIServiceImportReconciler marks a ServiceExport without its Service Valid=False NoService
+    (pkg/clustermesh/mcsapi/serviceimport_controller.go), so the export waits for the Service."""
+    mesh = mcs_mesh()
+    execute(lambda: deploy(mesh))
+    exports = mocks.of_type(SERVICE_EXPORT_TYPE)
+    checkout = next(s for s in mesh.services if s.name == "checkout")
+    expected = sorted(f"{c}/shop/checkout/ServiceExport" for c, p in checkout.placements.items() if p.shared)
+    assert sorted(exports) == expected and expected
+    for logical, export in exports.items():
+        cluster = logical.split("/")[0]
+        assert provider_name(export.provider) == cluster
+        assert export.inputs["metadata"]["name"] == "checkout" and export.inputs["metadata"]["namespace"] == "shop"
+        assert export.inputs["spec"] == {"exportedAnnotations": {
+            "service.cilium.io/global-sync-endpoint-slices": "true"}}
+        assert mocks.monitor.dependencies[logical] == {f"{cluster}/shop/checkout"}
+
+
+def test_namespaces_holding_global_services_are_annotated_global_when_the_default_is_false(mocks):
+    """pkg/clustermesh/namespace IsGlobalNamespaceByObject: with clustermesh-default-global-namespace
+    false only an annotated namespace exports."""
+    execute(lambda: deploy(mcs_mesh(namespaces={"global": {"monitoring": False}})))
+    namespaces = mocks.of_type(NAMESPACE)
+    annotations = {name: ns.inputs["metadata"]["annotations"].get("clustermesh.cilium.io/global")
+                   for name, ns in namespaces.items()}
+    assert annotations["cluster-a/shop"] == "true"
+    assert annotations["cluster-a/monitoring"] == "false"

@@ -208,7 +208,8 @@ def test_dump_is_a_state_folder_simulate_reads_without_secrets(kube, tmp_path):
     results = observe([Target("cluster-a", "kind-a"), Target("cluster-b", "kind-b")])
     written = write_dump(str(tmp_path / "dump"), results.values())
     assert sorted(os.path.relpath(p, tmp_path / "dump") for p in written) == [
-        "cluster-a/cilium-config.yaml", "cluster-a/endpointslices.yaml", "cluster-a/services.yaml"]
+        "cluster-a/cilium-config.yaml", "cluster-a/endpointslices.yaml", "cluster-a/namespaces.yaml",
+        "cluster-a/services.yaml"]
     text = "".join(pathlib.Path(p).read_text() for p in written)
     assert "Secret" not in text and "managedFields" not in text and "ca.key" not in text
     state, diagnostics = load_state(str(tmp_path / "dump"))
@@ -250,3 +251,47 @@ def test_dump_writes_only_over_its_own_files(tmp_path):
     write_dump(str(tmp_path / "dump"), [result])
     assert mine.read_text().startswith(DUMP_HEADER)
     write_dump(str(tmp_path / "dump"), [result])  # its own files: replaced
+
+
+# --- MCS-API objects and Namespaces (issue 14) --------------------------------------------------------
+
+EXPORT = {"apiVersion": "multicluster.x-k8s.io/v1alpha1", "kind": "ServiceExport",
+          "metadata": {"namespace": "shop", "name": "web", "creationTimestamp": "2026-01-01T00:00:00Z"},
+          "status": {"conditions": [{"type": "Conflict", "status": "True", "reason": "PortConflict",
+                                     "message": "Ports from cluster \"cluster-b\" does not match"}]}}
+
+
+def test_with_mcs_service_exports_and_imports_are_listed_and_dumped_for_simulate(kube, tmp_path):
+    from meshspec.analysis.state import load_state
+
+    api = kube.cluster("cluster-a", load_live("cluster-a") + [EXPORT])
+    result = observe([Target("cluster-a", "kind-a")], mcs=True)["cluster-a"]
+    assert [(o["metadata"]["name"], o["status"]["conditions"][0]["type"]) for o in result.service_exports] == [
+        ("web", "Conflict")]
+    assert result.service_imports == ()
+    assert ("GET", "/apis/multicluster.x-k8s.io/v1alpha1/serviceexports") in api.requests()
+    assert [n["metadata"]["name"] for n in result.namespace_objects] == ["kube-system", "shop"]
+    written = write_dump(str(tmp_path / "dump"), [result])
+    assert sorted(os.path.basename(p) for p in written) == [
+        "cilium-config.yaml", "endpointslices.yaml", "namespaces.yaml", "serviceexports.yaml", "serviceimports.yaml",
+        "services.yaml"]
+    state, diagnostics = load_state(str(tmp_path / "dump"))
+    assert diagnostics == []
+    export = state.objects["ServiceExport"]["cluster-a"]["shop", "web"]
+    assert export.created == "2026-01-01T00:00:00Z" and export.conditions["Conflict"]["reason"] == "PortConflict"
+    assert set(state.objects["Namespace"]["cluster-a"]) == {("", "kube-system"), ("", "shop")}
+
+
+def test_without_the_mcs_crd_exports_are_not_readable_not_an_error(kube):
+    api = kube.cluster("cluster-a")
+    api.react("get /apis/multicluster.x-k8s.io/v1alpha1/serviceexports", kmock.KubernetesError(status=404, reason="NotFound", message="the server could not find the requested resource"))
+    api.react("get /apis/multicluster.x-k8s.io/v1alpha1/serviceimports", kmock.KubernetesError(status=404, reason="NotFound", message="the server could not find the requested resource"))
+    result = observe([Target("cluster-a", "kind-a")], mcs=True)["cluster-a"]
+    assert isinstance(result, Observed)
+    assert result.service_exports is None and result.service_imports is None
+
+
+def test_without_mcs_no_mcs_request_is_sent(kube):
+    api = kube.cluster("cluster-a")
+    observe([Target("cluster-a", "kind-a")])
+    assert not any("multicluster" in path for _, path in api.requests())

@@ -21,7 +21,9 @@ import yaml
 from .live_objects import load_live
 
 RESOURCES = {"Service": "v1/services", "EndpointSlice": "discovery.k8s.io/v1/endpointslices",
-             "ConfigMap": "v1/configmaps", "Secret": "v1/secrets", "DaemonSet": "apps/v1/daemonsets"}
+             "ConfigMap": "v1/configmaps", "Secret": "v1/secrets", "DaemonSet": "apps/v1/daemonsets",
+             "ServiceExport": "multicluster.x-k8s.io/v1alpha1/serviceexports",
+             "ServiceImport": "multicluster.x-k8s.io/v1alpha1/serviceimports"}
 
 
 class ApiServer:

@@ -55,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         namespaces = sorted({s.namespace for s in mesh.services} | {mesh.cilium.namespace})
         results = observe_all(targets, keeper(mesh), namespaces, mesh.cilium.namespace, timeout=args.timeout,
-                              concurrency=args.concurrency, progress=progress)
+                              concurrency=args.concurrency, progress=progress,
+                              mcs=mesh.cilium.mcsapi or any(s.mcs for s in mesh.services))
     finally:
         progress.close()
     report = verify(mesh, results)
