@@ -118,7 +118,15 @@ class Route:
     def remote_clusters(self) -> list[str]:
         if not self.use_remote:
             return []
-        return [c for c in self.senders if c not in self.skip]
+        if len(self.skip) > 4:
+            return [c for c in self.senders if c not in self.skip]
+        # `skip` is the observer and the clusters down: copy and remove, in C, rather than test each sender
+        # (explain asks this of every client of every service).
+        kept = list(self.senders)
+        for c in self.skip:
+            if c in kept:
+                kept.remove(c)
+        return kept
 
     @property
     def clusters(self) -> list[str]:
@@ -148,6 +156,46 @@ class Route:
         remote = [b for c in self.remote_clusters() for b in self.remote[c] if b.address not in local_ips]
         return _unique_sorted(local + remote)
 
+    def backend_runs(self) -> list[tuple[Sequence[Backend], int, int]]:
+        """`backends` as runs (sequence, start, end) whose slices, one after the other, are `backends`. The
+        sorted exports every observer shares are passed as they are, not copied, so a caller that encodes
+        them once per frontend (simulate's JSON) pays O(clusters) per observer, not O(backends)."""
+        if self.use_remote and self.exports is not None:
+            ranges = self.exports.kept(self.skip, {b.address for b in self.local})
+            if ranges is not None:
+                runs = _merge_runs(self.exports.merged, ranges, _unique_sorted(self._local_selected()))
+                if runs is not None:
+                    return runs
+        backends = self.backends
+        return [(backends, 0, len(backends))]
+
+
+def _merge_runs(merged: tuple[Backend, ...], ranges: list[tuple[int, int]], mine: tuple[Backend, ...]
+                ) -> list[tuple[Sequence[Backend], int, int]] | None:
+    """The kept `ranges` of `merged` with `mine` sorted in, as runs; None unless `mine` falls into one gap
+    (it usually does: the gap the observer's own export left). No key repeats: `mine` is the observer's,
+    whose export is cut."""
+    runs: list[tuple[Sequence[Backend], int, int]] = []
+    if not mine:
+        return [(merged, a, z) for a, z in ranges]
+    at = bisect.bisect(merged, _order(mine[0]), key=_order)
+    last = _order(mine[-1])
+    placed = False
+    for a, z in ranges:
+        if not placed and z > at:
+            split = max(a, at)
+            if _order(merged[split]) < last:
+                return None
+            if split > a:
+                runs.append((merged, a, split))
+            runs.append((mine, 0, len(mine)))
+            placed = True
+            a = split
+        runs.append((merged, a, z))
+    if not placed:
+        runs.append((mine, 0, len(mine)))
+    return runs
+
 
 class Exports:
     """One frontend's exported backends from every sending cluster, deduplicated and sorted once, on first
@@ -174,10 +222,16 @@ class Exports:
                 self._owners.setdefault(b.address, set()).add(c)
         return merged
 
-    def without(self, skip: frozenset[str], local_ips: set[str]) -> list[Backend] | None:
-        """`merged` without the clusters in `skip`; None when a kept cluster exports one of `local_ips`
-        (the local backend wins there, and the caller filters)."""
-        merged = self._merged or self._prepare()
+    @property
+    def merged(self) -> tuple[Backend, ...]:
+        """Every sender's backends, deduplicated and sorted by (endpoint, cluster)."""
+        return self._merged or self._prepare()
+
+    def kept(self, skip: frozenset[str], local_ips: set[str]) -> list[tuple[int, int]] | None:
+        """The index ranges of `merged` left once the clusters in `skip` are cut, in order; None when a kept
+        cluster exports one of `local_ips` (the local backend wins there) or a cut cluster's backends are
+        not contiguous in `merged`."""
+        merged = self.merged
         for ip in local_ips:
             owners = self._owners.get(ip)
             if owners and not owners <= skip:
@@ -187,17 +241,28 @@ class Exports:
             if c in self._spans:
                 span = self._spans[c]
                 if span is None:
-                    return [b for b in merged if b.cluster not in skip]
+                    return None
                 cuts.append(span)
-        if len(cuts) == 1:
-            start, end = cuts[0]
-            return [*merged[:start], *merged[end:]]
+        ranges, start = [], 0
+        for a, z in sorted(cuts):
+            if a > start:
+                ranges.append((start, a))
+            start = z
+        if start < len(merged):
+            ranges.append((start, len(merged)))
+        return ranges
+
+    def without(self, skip: frozenset[str], local_ips: set[str]) -> list[Backend] | None:
+        """`merged` without the clusters in `skip`; None when a kept cluster exports one of `local_ips`
+        (the local backend wins there, and the caller filters)."""
+        ranges = self.kept(skip, local_ips)
+        if ranges is None:
+            if any(self._owners.get(ip, set()) - skip for ip in local_ips):
+                return None
+            return [b for b in self.merged if b.cluster not in skip]
         out: list[Backend] = []
-        start = 0
-        for a, b in sorted(cuts):
-            out += merged[start:a]
-            start = b
-        out += merged[start:]
+        for a, z in ranges:
+            out += self.merged[a:z]
         return out
 
 
@@ -292,6 +357,8 @@ class ServiceRouting:
         exports = {c: exported_backends(c, svc, self.flags[c]) for c, svc in copies.items()}
         self.exports = {c: backends for c, backends in exports.items() if backends}
         self._matched: dict[tuple, tuple[dict[str, tuple[Backend, ...]], tuple[str, ...], Exports]] = {}
+        self._keys: dict[int, str] = {}  # id(port) -> frontend_key(port); the ports live in self.copies
+        self._shared_target_bug = version.multiport_shared_target_bug  # a property: read once, not per view
 
     def _remote(self, port: Port, families: tuple[str, ...]
                 ) -> tuple[dict[str, tuple[Backend, ...]], tuple[str, ...], Exports | None]:
@@ -322,12 +389,15 @@ class ServiceRouting:
                 remote_count = len(senders) - (sum(1 for c in skip if theirs.get(c)) if gone else
                                                bool(theirs.get(observer)))
                 use_local, use_remote, active_only = decide(flags, ours, remote_count > 0, self.version)
-                frontends[frontend_key(port)] = Route(observer, ours, theirs, senders, skip, use_local, use_remote,
+                key = self._keys.get(id(port))
+                if key is None:
+                    key = self._keys[id(port)] = frontend_key(port)
+                frontends[key] = Route(observer, ours, theirs, senders, skip, use_local, use_remote,
                                                       active_only, remote_count, exports)
         notes = self._notes_of.get(observer)
         if notes is None:
             notes = self._notes_of[observer] = tuple(_notes(flags, self.version))
-        if self.version.multiport_shared_target_bug:
+        if self._shared_target_bug:
             notes += tuple(self._shared_target_notes(frontends))
         return ObserverView(True, flags, frontends, notes)
 
