@@ -34,12 +34,18 @@ def spec_copies(service: Service) -> dict[str, ClusterService]:
     ports = tuple(_port(p) for p in spec_ports)
     slice_ports = tuple(_target_port(p) for p in spec_ports)
     families = tuple(service.spec.get("ipFamilies") or ("IPv4",))
-    annotations = {p: {**service.annotations, **p.annotations()} for p in set(service.placements.values())}
+    # One annotations dict per distinct placement, keyed by its fields: a tuple of builtins hashes in C, the
+    # Placement dataclass in Python (once per cluster of every service).
+    annotations: dict[tuple, dict[str, str]] = {}
     copies = {}
     for cluster, placement in service.placements.items():
+        key = (placement.is_global, placement.shared, placement.affinity)
+        merged = annotations.get(key)
+        if merged is None:
+            merged = annotations[key] = {**service.annotations, **placement.annotations()}
         slices = tuple(EndpointSlice(slice_ports, (Endpoint(cluster),), family) for family in families) \
             if cluster in service.backends else ()
-        copies[cluster] = ClusterService(service.namespace, service.name, annotations[placement], ports, service.headless,
+        copies[cluster] = ClusterService(service.namespace, service.name, merged, ports, service.headless,
                                          families, slices)
     return copies
 
