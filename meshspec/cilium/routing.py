@@ -21,7 +21,7 @@ import bisect
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from .annotations import ServiceFlags, read_flags
+from .annotations import OWNED, ServiceFlags, read_flags
 from .versions import CiliumVersion
 
 
@@ -285,25 +285,40 @@ def frontend_key(port: Port) -> str:
 def local_backends(cluster: str, service: ClusterService) -> list[Backend]:
     """Endpoints as the owning cluster's agent sees them: ready -> Active, serving and terminating ->
     Terminating, neither -> not a backend."""
-    return [
-        Backend(cluster, ep.address, p.port, p.protocol, p.name, s.address_type, ep.ready)
-        for s in service.slices if s.address_type != "FQDN"
-        for ep in s.endpoints if ep.ready or (ep.serving and ep.terminating)
-        for p in s.ports
-    ]
+    return _backends(cluster, service, False)[0]
 
 
 def exported_backends(cluster: str, service: ClusterService, flags: ServiceFlags) -> list[Backend]:
     """What the cluster publishes to the mesh: nothing unless global and shared; otherwise every ready or
     serving endpoint, conditions dropped, so receivers mark them all Active (section 2, export side)."""
-    if not (flags.is_global and flags.shared):
-        return []
-    return [
-        Backend(cluster, ep.address, p.port, p.protocol, p.name, s.address_type, True)
-        for s in service.slices if s.address_type != "FQDN"
-        for ep in s.endpoints if ep.ready or ep.serving
-        for p in s.ports
-    ]
+    return _backends(cluster, service, flags.is_global and flags.shared)[1]
+
+
+def _backends(cluster: str, service: ClusterService, export: bool) -> tuple[list[Backend], list[Backend]]:
+    """local_backends and (when `export`) exported_backends in one pass. A ready endpoint is the same
+    Active backend on both sides, so both lists hold the one object (and its endpoint text, formatted once)."""
+    local: list[Backend] = []
+    exported: list[Backend] = []
+    for s in service.slices:
+        if s.address_type == "FQDN":
+            continue
+        for ep in s.endpoints:
+            kept = ep.ready or (ep.serving and ep.terminating)
+            shared = export and (ep.ready or ep.serving)
+            if not (kept or shared):
+                continue
+            for p in s.ports:
+                if ep.ready:
+                    b = Backend(cluster, ep.address, p.port, p.protocol, p.name, s.address_type, True)
+                    local.append(b)
+                    if shared:
+                        exported.append(b)
+                    continue
+                if kept:
+                    local.append(Backend(cluster, ep.address, p.port, p.protocol, p.name, s.address_type, False))
+                if shared:
+                    exported.append(Backend(cluster, ep.address, p.port, p.protocol, p.name, s.address_type, True))
+    return local, exported
 
 
 def matches(frontend: Port, backend: Backend, families: Sequence[str], version: CiliumVersion) -> bool:
@@ -348,14 +363,23 @@ class ServiceRouting:
     def __init__(self, copies: Mapping[str, ClusterService], version: CiliumVersion):
         self.copies = copies
         self.version = version
-        read: dict[int, ServiceFlags] = {}  # copies rendered from one spec share their annotations
-        self.flags = {c: read.get(id(svc.annotations)) or read.setdefault(id(svc.annotations),
-                                                                      read_flags(svc.annotations))
-                      for c, svc in copies.items()}
+        # read_flags reads only the OWNED keys: copies whose values there agree (nearly all, whether rendered
+        # from one spec or read from every cluster's dump) share one reading.
+        read: dict[tuple, ServiceFlags] = {}
+        self.flags = {}
+        for c, svc in copies.items():
+            key = tuple(map(svc.annotations.get, OWNED))
+            flags = read.get(key)
+            self.flags[c] = flags if flags is not None else read.setdefault(key, read_flags(svc.annotations))
         self._notes_of: dict[str, tuple[str, ...]] = {}  # observer -> its flags' notes
-        self.local = {c: tuple(local_backends(c, svc)) for c, svc in copies.items()}
-        exports = {c: exported_backends(c, svc, self.flags[c]) for c, svc in copies.items()}
-        self.exports = {c: backends for c, backends in exports.items() if backends}
+        self.local = {}
+        self.exports = {}
+        for c, svc in copies.items():
+            flags = self.flags[c]
+            local, exported = _backends(c, svc, flags.is_global and flags.shared)
+            self.local[c] = tuple(local)
+            if exported:
+                self.exports[c] = exported
         self._matched: dict[tuple, tuple[dict[str, tuple[Backend, ...]], tuple[str, ...], Exports]] = {}
         self._keys: dict[int, str] = {}  # id(port) -> frontend_key(port); the ports live in self.copies
         self._shared_target_bug = version.multiport_shared_target_bug  # a property: read once, not per view
