@@ -81,6 +81,7 @@ class Phases:
     def run(self, name: str, fn: Callable[[], Any], info: Callable[[Any], dict] = lambda r: {}) -> Any:
         """fn's result from the last run, or Stopped (the class) when it was stopped or ran out of memory."""
         times: list[float] = []
+        cpu: list[float] = []  # user + sys of this process over the same run: what the noise of others spares
         gc_times: list[float] = []
         result = None
         _emit({"start": name})
@@ -91,9 +92,10 @@ class Phases:
             try:
                 signal.setitimer(signal.ITIMER_REAL, self.timeout, 0.1)
                 gc.disable()  # as the CLI runs a command
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 result = fn()
                 times.append(time.perf_counter() - t)
+                cpu.append(time.process_time() - c)
                 gc.enable()
                 signal.setitimer(signal.ITIMER_REAL, 0)
                 gc_times.append(self.gc_seconds)
@@ -113,7 +115,7 @@ class Phases:
                 return Stopped
             if times[-1] > self.single_above:
                 break
-        _emit({"phase": name, "times": times, "gc": gc_times, "rss_mb": _maxrss_mb(), **info(result)})
+        _emit({"phase": name, "times": times, "cpu": cpu, "gc": gc_times, "rss_mb": _maxrss_mb(), **info(result)})
         return result
 
 
@@ -195,19 +197,21 @@ def child_floor(state_dir: str, repeat: int) -> None:
     meshspec reads them), with the GC off; reading the files is not timed."""
     files = [os.path.join(state_dir, c, n) for c in sorted(os.listdir(state_dir))
              for n in sorted(os.listdir(os.path.join(state_dir, c)))]
-    times = []
+    times, cpu = [], []
     for _ in range(repeat):
-        total = 0.0
+        total = total_cpu = 0.0
         for file in files:
             with open(file, encoding="utf-8") as fh:
                 text = fh.read()
             gc.disable()
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             json.loads(text)
             total += time.perf_counter() - t
+            total_cpu += time.process_time() - c
             gc.enable()
         times.append(total)
-    _emit({"phase": "floor_loads", "times": times, "gc": [0.0] * len(times), "rss_mb": _maxrss_mb(),
+        cpu.append(total_cpu)
+    _emit({"phase": "floor_loads", "times": times, "cpu": cpu, "gc": [0.0] * len(times), "rss_mb": _maxrss_mb(),
            "bytes": sum(os.path.getsize(f) for f in files)})
 
 
@@ -273,9 +277,10 @@ def run_child(args: list[str], timeout: float, mem_gb: float) -> list[dict]:
 # --- parent -------------------------------------------------------------------------------------
 
 def time_cli(args: list[str], repeat: int, single_above: float, timeout: float) -> dict:
-    """Wall time and peak RSS (the child's own ru_maxrss, from wait4) of `python ARGS > /dev/null`."""
+    """Wall time, CPU time (user + sys) and peak RSS (the child's own, from wait4) of `python ARGS > /dev/null`."""
     env = dict(os.environ, PYTHONPATH=REPO)
     times: list[float] = []
+    cpu: list[float] = []
     rss: list[float] = []
     for _ in range(repeat):
         t = time.perf_counter()
@@ -290,18 +295,19 @@ def time_cli(args: list[str], repeat: int, single_above: float, timeout: float) 
                     proc.kill()  # only the child this function started
                     os.wait4(proc.pid, 0)
                     proc.returncode = -9
-                    return {"times": times, "rss": rss, "stopped": timeout}
+                    return {"times": times, "cpu": cpu, "rss": rss, "stopped": timeout}
                 time.sleep(0.005)
             proc.returncode = os.waitstatus_to_exitcode(status)
             times.append(time.perf_counter() - t)
+            cpu.append(usage.ru_utime + usage.ru_stime)
             rss.append(usage.ru_maxrss / (1024 * 1024) if sys.platform == "darwin" else usage.ru_maxrss / 1024)
             if proc.returncode != 0:
                 err.seek(0)
-                return {"times": times, "rss": rss,
+                return {"times": times, "cpu": cpu, "rss": rss,
                         "error": f"exit {proc.returncode}: {err.read().decode(errors='replace').strip()[-300:]}"}
         if times[-1] > single_above:
             break
-    return {"times": times, "rss": rss}
+    return {"times": times, "cpu": cpu, "rss": rss}
 
 
 def machine() -> str:
@@ -361,6 +367,13 @@ def _cell(result: dict | None) -> tuple[str, float | None]:
         return "n/a", None
     best = statistics.median(times)
     return (f"{best:.3f}" if best < 100 else f"{best:.0f}") + ("" if len(times) > 1 else " (1 run)"), best
+
+
+def _cpu(result: dict | None) -> float | None:
+    """The median CPU time (user + sys) of the runs, when recorded and the phase finished."""
+    if not result or "stopped" in result or "error" in result or not result.get("cpu"):
+        return None
+    return statistics.median(result["cpu"])
 
 
 def _gc_share(results: dict, sizes: list[tuple[int, int]], key: str) -> str:
@@ -425,6 +438,9 @@ def report(sizes: list[tuple[int, int]], results: dict, notes: list[str], info: 
     row("peak RSS, explain process", lambda r, c, s: f"{r['rss_explain']:.0f} MB" if r.get("rss_explain") else "-")
     row("peak RSS, simulate process", lambda r, c, s: f"{r['rss_simulate']:.0f} MB" if r.get("rss_simulate") else "-")
     for key in ("cli_explain", "cli_simulate"):
+        row(f"CPU seconds (user + sys), CLI {key[4:]}, median",
+            lambda r, c, s, key=key: f"{_cpu(r.get(key)):.3f}" if _cpu(r.get(key)) is not None else "-")
+    for key in ("cli_explain", "cli_simulate"):
         row(f"peak RSS, CLI {key[4:]} (max over runs)", lambda r, c, s, key=key: f"{max(r[key]['rss']):.0f} MB"
             if (r.get(key) or {}).get("rss") else "-")
 
@@ -447,18 +463,32 @@ def report(sizes: list[tuple[int, int]], results: dict, notes: list[str], info: 
     row("`simulate_json` / dump floor", ratio(("simulate_json",), lambda r: _cell(r.get("floor_dumps"))[1]))
     row("in-process simulate (state + routing + JSON) / floor", ratio(("load_state", "routing", "simulate_json"), floor))
     row("**CLI simulate / floor**", ratio(("cli_simulate",), floor))
+
+    def cpu_floor(r: dict) -> float | None:
+        parts = [_cpu(r.get(k)) for k in ("floor_loads", "floor_dumps")]
+        return None if None in parts else sum(parts)
+
+    row("codec floor, CPU seconds", lambda r, c, s: f"{cpu_floor(r):.3f}" if cpu_floor(r) else "-")
+    row("**CLI simulate / floor, CPU time**", lambda r, c, s: f"{_cpu(r.get('cli_simulate')) / cpu_floor(r):.2f}x"
+        if _cpu(r.get("cli_simulate")) and cpu_floor(r) else "-")
+    row("µs per pair, CLI simulate (wall / CPU)", lambda r, c, s: (
+        f"{_cell(r.get('cli_simulate'))[1] / (c * s) * 1e6:.0f} / {_cpu(r.get('cli_simulate')) / (c * s) * 1e6:.0f}"
+        if _cell(r.get("cli_simulate"))[1] and _cpu(r.get("cli_simulate")) else "-"))
     c, s = sizes[-1]
     big = results.get((c, s), {})
     verdicts = []
     cli_sim, cli_exp, base = _cell(big.get("cli_simulate"))[1], _cell(big.get("cli_explain"))[1], floor(big)
     if cli_sim is not None and base:
         rss = max((big.get("cli_simulate") or {}).get("rss") or [0])
+        cpu_sim, cpu_base = _cpu(big.get("cli_simulate")), cpu_floor(big)
+        if cpu_sim and cpu_base:
+            verdicts.append(f"simulate CPU time {cpu_sim / cpu_base:.2f}x the floor's")
         verdicts.append(f"simulate {cli_sim / base:.2f}x its codec floor (goal <= {SIMULATE_RATIO:.0f}x) and "
                         f"{rss:.0f} MB (goal < {SIMULATE_RSS_MB} MB): " + (
                             "**met**" if cli_sim / base <= SIMULATE_RATIO and rss < SIMULATE_RSS_MB else "**not met**"))
     if cli_exp is not None:
         rss = max((big.get("cli_explain") or {}).get("rss") or [0])
-        verdicts.append(f"explain {cli_exp:.2f} s (goal < {EXPLAIN_S:.0f} s) and {rss:.0f} MB (goal < "
+        verdicts.append(f"explain {cli_exp:.2f} s, CPU {_cpu(big.get('cli_explain')) or 0:.2f} s (goal < {EXPLAIN_S:.0f} s) and {rss:.0f} MB (goal < "
                         f"{EXPLAIN_RSS_MB} MB): " + ("**met**" if cli_exp < EXPLAIN_S and rss < EXPLAIN_RSS_MB
                                                       else "**not met**"))
     lines += ["", f"Goals at {c} x {s:,} (issue 15): " + ("; ".join(verdicts) if verdicts else "not measured") + "."]
@@ -561,7 +591,8 @@ def main(argv: list[str] | None = None) -> int:
                 log(f"{c}x{s}: CLI explain ...")
                 r["cli_explain"] = time_cli(["-m", "meshspec", "explain", spec, "--format", "json"],
                                             args.repeat, args.single_above, cli_timeout)
-                log(f"{c}x{s} cli_explain: {_cell(r['cli_explain'])[0]} s, {max(r['cli_explain']['rss'] or [0]):.0f} MB")
+                log(f"{c}x{s} cli_explain: {_cell(r['cli_explain'])[0]} s (CPU {_cpu(r['cli_explain']) or 0:.3f}), "
+                    f"{max(r['cli_explain']['rss'] or [0]):.0f} MB")
             if "simulate" in skip and "cli" in skip:
                 continue
             state_dir = os.path.join(args.reuse_dir or states, f"state-{c}x{s}")
@@ -590,7 +621,7 @@ def main(argv: list[str] | None = None) -> int:
                 log(f"{c}x{s}: CLI simulate ...")
                 r["cli_simulate"] = time_cli(["-m", "meshspec", "simulate", state_dir, "--format", "json"],
                                              args.repeat, args.single_above, cli_timeout)
-                log(f"{c}x{s} cli_simulate: {_cell(r['cli_simulate'])[0]} s, "
+                log(f"{c}x{s} cli_simulate: {_cell(r['cli_simulate'])[0]} s (CPU {_cpu(r['cli_simulate']) or 0:.3f}), "
                     f"{max(r['cli_simulate']['rss'] or [0]):.0f} MB")
             if not args.keep and not args.reuse_dir:
                 shutil.rmtree(state_dir, ignore_errors=True)

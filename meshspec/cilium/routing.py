@@ -21,7 +21,7 @@ import bisect
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from .annotations import ServiceFlags, read_flags
+from .annotations import OWNED, ServiceFlags, read_flags
 from .versions import CiliumVersion
 
 
@@ -121,7 +121,15 @@ class Route:
     def remote_clusters(self) -> list[str]:
         if not self.use_remote:
             return []
-        return [c for c in self.senders if c not in self.skip]
+        if len(self.skip) > 4:
+            return [c for c in self.senders if c not in self.skip]
+        # `skip` is the observer and the clusters down: copy and remove, in C, rather than test each sender
+        # (explain asks this of every client of every service).
+        kept = list(self.senders)
+        for c in self.skip:
+            if c in kept:
+                kept.remove(c)
+        return kept
 
     @property
     def clusters(self) -> list[str]:
@@ -151,6 +159,46 @@ class Route:
         remote = [b for c in self.remote_clusters() for b in self.remote[c] if b.address not in local_ips]
         return _unique_sorted(local + remote)
 
+    def backend_runs(self) -> list[tuple[Sequence[Backend], int, int]]:
+        """`backends` as runs (sequence, start, end) whose slices, one after the other, are `backends`. The
+        sorted exports every observer shares are passed as they are, not copied, so a caller that encodes
+        them once per frontend (simulate's JSON) pays O(clusters) per observer, not O(backends)."""
+        if self.use_remote and self.exports is not None:
+            ranges = self.exports.kept(self.skip, {b.address for b in self.local})
+            if ranges is not None:
+                runs = _merge_runs(self.exports.merged, ranges, _unique_sorted(self._local_selected()))
+                if runs is not None:
+                    return runs
+        backends = self.backends
+        return [(backends, 0, len(backends))]
+
+
+def _merge_runs(merged: tuple[Backend, ...], ranges: list[tuple[int, int]], mine: tuple[Backend, ...]
+                ) -> list[tuple[Sequence[Backend], int, int]] | None:
+    """The kept `ranges` of `merged` with `mine` sorted in, as runs; None unless `mine` falls into one gap
+    (it usually does: the gap the observer's own export left). No key repeats: `mine` is the observer's,
+    whose export is cut."""
+    runs: list[tuple[Sequence[Backend], int, int]] = []
+    if not mine:
+        return [(merged, a, z) for a, z in ranges]
+    at = bisect.bisect(merged, _order(mine[0]), key=_order)
+    last = _order(mine[-1])
+    placed = False
+    for a, z in ranges:
+        if not placed and z > at:
+            split = max(a, at)
+            if _order(merged[split]) < last:
+                return None
+            if split > a:
+                runs.append((merged, a, split))
+            runs.append((mine, 0, len(mine)))
+            placed = True
+            a = split
+        runs.append((merged, a, z))
+    if not placed:
+        runs.append((mine, 0, len(mine)))
+    return runs
+
 
 class Exports:
     """One frontend's exported backends from every sending cluster, deduplicated and sorted once, on first
@@ -177,10 +225,16 @@ class Exports:
                 self._owners.setdefault(b.address, set()).add(c)
         return merged
 
-    def without(self, skip: frozenset[str], local_ips: set[str]) -> list[Backend] | None:
-        """`merged` without the clusters in `skip`; None when a kept cluster exports one of `local_ips`
-        (the local backend wins there, and the caller filters)."""
-        merged = self._merged or self._prepare()
+    @property
+    def merged(self) -> tuple[Backend, ...]:
+        """Every sender's backends, deduplicated and sorted by (endpoint, cluster)."""
+        return self._merged or self._prepare()
+
+    def kept(self, skip: frozenset[str], local_ips: set[str]) -> list[tuple[int, int]] | None:
+        """The index ranges of `merged` left once the clusters in `skip` are cut, in order; None when a kept
+        cluster exports one of `local_ips` (the local backend wins there) or a cut cluster's backends are
+        not contiguous in `merged`."""
+        merged = self.merged
         for ip in local_ips:
             owners = self._owners.get(ip)
             if owners and not owners <= skip:
@@ -190,17 +244,28 @@ class Exports:
             if c in self._spans:
                 span = self._spans[c]
                 if span is None:
-                    return [b for b in merged if b.cluster not in skip]
+                    return None
                 cuts.append(span)
-        if len(cuts) == 1:
-            start, end = cuts[0]
-            return [*merged[:start], *merged[end:]]
+        ranges, start = [], 0
+        for a, z in sorted(cuts):
+            if a > start:
+                ranges.append((start, a))
+            start = z
+        if start < len(merged):
+            ranges.append((start, len(merged)))
+        return ranges
+
+    def without(self, skip: frozenset[str], local_ips: set[str]) -> list[Backend] | None:
+        """`merged` without the clusters in `skip`; None when a kept cluster exports one of `local_ips`
+        (the local backend wins there, and the caller filters)."""
+        ranges = self.kept(skip, local_ips)
+        if ranges is None:
+            if any(self._owners.get(ip, set()) - skip for ip in local_ips):
+                return None
+            return [b for b in self.merged if b.cluster not in skip]
         out: list[Backend] = []
-        start = 0
-        for a, b in sorted(cuts):
-            out += merged[start:a]
-            start = b
-        out += merged[start:]
+        for a, z in ranges:
+            out += self.merged[a:z]
         return out
 
 
@@ -223,25 +288,40 @@ def frontend_key(port: Port) -> str:
 def local_backends(cluster: str, service: ClusterService) -> list[Backend]:
     """Endpoints as the owning cluster's agent sees them: ready -> Active, serving and terminating ->
     Terminating, neither -> not a backend."""
-    return [
-        Backend(cluster, ep.address, p.port, p.protocol, p.name, s.address_type, ep.ready)
-        for s in service.slices if s.address_type != "FQDN"
-        for ep in s.endpoints if ep.ready or (ep.serving and ep.terminating)
-        for p in s.ports
-    ]
+    return _backends(cluster, service, False)[0]
 
 
 def exported_backends(cluster: str, service: ClusterService, flags: ServiceFlags) -> list[Backend]:
     """What the cluster publishes to the mesh: nothing unless global and shared; otherwise every ready or
     serving endpoint, conditions dropped, so receivers mark them all Active (section 2, export side)."""
-    if not (flags.is_global and flags.shared and service.exported):
-        return []
-    return [
-        Backend(cluster, ep.address, p.port, p.protocol, p.name, s.address_type, True)
-        for s in service.slices if s.address_type != "FQDN"
-        for ep in s.endpoints if ep.ready or ep.serving
-        for p in s.ports
-    ]
+    return _backends(cluster, service, flags.is_global and flags.shared and service.exported)[1]
+
+
+def _backends(cluster: str, service: ClusterService, export: bool) -> tuple[list[Backend], list[Backend]]:
+    """local_backends and (when `export`) exported_backends in one pass. A ready endpoint is the same
+    Active backend on both sides, so both lists hold the one object (and its endpoint text, formatted once)."""
+    local: list[Backend] = []
+    exported: list[Backend] = []
+    for s in service.slices:
+        if s.address_type == "FQDN":
+            continue
+        for ep in s.endpoints:
+            kept = ep.ready or (ep.serving and ep.terminating)
+            shared = export and (ep.ready or ep.serving)
+            if not (kept or shared):
+                continue
+            for p in s.ports:
+                if ep.ready:
+                    b = Backend(cluster, ep.address, p.port, p.protocol, p.name, s.address_type, True)
+                    local.append(b)
+                    if shared:
+                        exported.append(b)
+                    continue
+                if kept:
+                    local.append(Backend(cluster, ep.address, p.port, p.protocol, p.name, s.address_type, False))
+                if shared:
+                    exported.append(Backend(cluster, ep.address, p.port, p.protocol, p.name, s.address_type, True))
+    return local, exported
 
 
 def matches(frontend: Port, backend: Backend, families: Sequence[str], version: CiliumVersion) -> bool:
@@ -286,15 +366,26 @@ class ServiceRouting:
     def __init__(self, copies: Mapping[str, ClusterService], version: CiliumVersion):
         self.copies = copies
         self.version = version
-        read: dict[int, ServiceFlags] = {}  # copies rendered from one spec share their annotations
-        self.flags = {c: read.get(id(svc.annotations)) or read.setdefault(id(svc.annotations),
-                                                                      read_flags(svc.annotations))
-                      for c, svc in copies.items()}
+        # read_flags reads only the OWNED keys: copies whose values there agree (nearly all, whether rendered
+        # from one spec or read from every cluster's dump) share one reading.
+        read: dict[tuple, ServiceFlags] = {}
+        self.flags = {}
+        for c, svc in copies.items():
+            key = tuple(map(svc.annotations.get, OWNED))
+            flags = read.get(key)
+            self.flags[c] = flags if flags is not None else read.setdefault(key, read_flags(svc.annotations))
         self._notes_of: dict[str, tuple[str, ...]] = {}  # observer -> its flags' notes
-        self.local = {c: tuple(local_backends(c, svc)) for c, svc in copies.items()}
-        exports = {c: exported_backends(c, svc, self.flags[c]) for c, svc in copies.items()}
-        self.exports = {c: backends for c, backends in exports.items() if backends}
+        self.local = {}
+        self.exports = {}
+        for c, svc in copies.items():
+            flags = self.flags[c]
+            local, exported = _backends(c, svc, flags.is_global and flags.shared and svc.exported)
+            self.local[c] = tuple(local)
+            if exported:
+                self.exports[c] = exported
         self._matched: dict[tuple, tuple[dict[str, tuple[Backend, ...]], tuple[str, ...], Exports]] = {}
+        self._keys: dict[int, str] = {}  # id(port) -> frontend_key(port); the ports live in self.copies
+        self._shared_target_bug = version.multiport_shared_target_bug  # a property: read once, not per view
 
     def _remote(self, port: Port, families: tuple[str, ...]
                 ) -> tuple[dict[str, tuple[Backend, ...]], tuple[str, ...], Exports | None]:
@@ -325,12 +416,15 @@ class ServiceRouting:
                 remote_count = len(senders) - (sum(1 for c in skip if theirs.get(c)) if gone else
                                                bool(theirs.get(observer)))
                 use_local, use_remote, active_only = decide(flags, ours, remote_count > 0, self.version)
-                frontends[frontend_key(port)] = Route(observer, ours, theirs, senders, skip, use_local, use_remote,
+                key = self._keys.get(id(port))
+                if key is None:
+                    key = self._keys[id(port)] = frontend_key(port)
+                frontends[key] = Route(observer, ours, theirs, senders, skip, use_local, use_remote,
                                                       active_only, remote_count, exports)
         notes = self._notes_of.get(observer)
         if notes is None:
             notes = self._notes_of[observer] = tuple(_notes(flags, self.version))
-        if self.version.multiport_shared_target_bug:
+        if self._shared_target_bug:
             notes += tuple(self._shared_target_notes(frontends))
         return ObserverView(True, flags, frontends, notes)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import json
+from itertools import accumulate
+from json.encoder import encode_basestring_ascii as _string  # what json.dumps writes for a str
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
 
 from ..cilium.annotations import PASSED_THROUGH, not_modelled
@@ -169,11 +171,64 @@ def simulate_json_chunks(version: str, routes: Iterable[tuple[str, str, Mapping[
     whole output (336 MB at 100 clusters) is ever held at once."""
     yield '{"cilium_version":' + _compact(version)[:-1] + ',"services":['
     for i, (ns, name, views) in enumerate(routes):
-        # Compact: json's C encoder is 6x faster than its indenting one. The entry is built in the call, so
-        # _compact holds its only reference and frees it once encoded.
-        piece = _compact({"namespace": ns, "name": name, "observers": {c: observer_json(v) for c, v in views.items()}})
-        yield ("," if i else "") + piece[:-1]
+        piece = _service_json(ns, name, views)
+        if piece is None:
+            # Compact: json's C encoder is 6x faster than its indenting one. The entry is built in the call, so
+            # _compact holds its only reference and frees it once encoded.
+            piece = _compact({"namespace": ns, "name": name,
+                              "observers": {c: observer_json(v) for c, v in views.items()}})[:-1]
+        yield ("," if i else "") + piece
     yield "]}\n"
+
+
+_BOOLS = {True: "true", False: "false"}
+
+
+def _service_json(ns: str, name: str, views: Mapping[str, ObserverView]) -> str | None:
+    """One Service's entry as json.dumps writes it (compact), written directly: every observer lists much
+    the same backends, so each frontend's shared sorted exports are encoded once and each observer's list
+    is slices of that text (Route.backend_runs). None when a view holds what only the general path writes
+    (--left-out, or a value not of the types below)."""
+    if type(ns) is not str or type(name) is not str:
+        return None
+    encoded: dict[int, tuple[Any, str, list[int]]] = {}  # id(shared backends) -> (them, their text, offsets)
+    observers = []
+    for cluster, view in views.items():
+        if type(cluster) is not str or view.left_out:
+            return None
+        if not view.exists:
+            observers.append(_string(cluster) + ':{"exists":false}')
+            continue
+        flags = view.flags
+        if type(flags.is_global) is not bool or type(flags.shared) is not bool or type(flags.affinity) is not str:
+            return None
+        frontends = []
+        for key, route in view.frontends.items():
+            if type(key) is not str:
+                return None
+            frontends.append(_string(key) + ':{"backends":[' + _backends_text(route, encoded) + "]}")
+        observers.append(f'{_string(cluster)}:{{"exists":true,"global":{_BOOLS[flags.is_global]},"shared":'
+                         f'{_BOOLS[flags.shared]},"affinity":{_string(flags.affinity)},"frontends":{{'
+                         + ",".join(frontends) + "}}")
+    return f'{{"namespace":{_string(ns)},"name":{_string(name)},"observers":{{' + ",".join(observers) + "}}"
+
+
+def _backends_text(route, encoded: dict[int, tuple[Any, str, list[int]]]) -> str:
+    parts = []
+    for backends, start, end in route.backend_runs():
+        if start == end:
+            continue
+        if len(backends) <= 4:
+            parts.append(",".join([_string(b.endpoint) for b in backends[start:end]]))
+            continue
+        known = encoded.get(id(backends))
+        if known is None or known[0] is not backends:
+            strings = [_string(b.endpoint) for b in backends]
+            known = encoded[id(backends)] = (backends, ",".join(strings),
+                                             list(accumulate((len(t) + 1 for t in strings), initial=0)))
+        _, text, offsets = known
+        parts.append(text[offsets[start]:offsets[end] - 1])
+    return ",".join(parts)
 
 
 def simulate_text(version: str, routes: Iterable[tuple[str, str, Mapping[str, ObserverView]]]) -> str:

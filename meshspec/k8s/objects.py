@@ -58,7 +58,7 @@ def _raise(kind: str) -> Report:
 
 def parse_service(obj: Mapping[str, Any], report: Report) -> ClusterService:
     """A core/v1 Service without slices; malformed parts are reported and left out (name "" if unusable)."""
-    fast = _fast_service(obj)
+    fast = fast_service(obj)
     if fast is not None:
         return fast
     meta, namespace, name = _metadata(obj, report)
@@ -81,7 +81,7 @@ def _families(spec: Mapping[str, Any], cluster_ip: str | None, report: Report) -
 
 def parse_slice(obj: Mapping[str, Any], report: Report) -> NamedSlice:
     """A discovery.k8s.io EndpointSlice; malformed parts are reported and left out (name "" if unusable)."""
-    fast = _fast_slice(obj)
+    fast = fast_slice(obj)
     if fast is not None:
         return fast
     meta, namespace, name = _metadata(obj, report)
@@ -137,9 +137,10 @@ def _ports(parent: Mapping[str, Any], at: Path, report: Report, port_required: b
 # --- the fast path: well-formed objects --------------------------------------------------------------
 # A state dump holds 100,000s of objects, nearly all well-formed. These functions convert an object that
 # has nothing to report in one pass of type checks, and return None at the first doubt: the checked path
-# above then converts it again and reports (so both give the same result; tests/k8s compare them).
+# above then converts it again and reports (so both give the same result; tests/k8s compare them). A caller
+# with many objects may call fast_service/fast_slice first and build a reporter only for a None.
 
-def _fast_service(obj: Mapping[str, Any]) -> ClusterService | None:
+def fast_service(obj: Mapping[str, Any]) -> ClusterService | None:
     meta, spec = obj.get("metadata"), obj.get("spec")
     if type(meta) is not dict or type(spec) is not dict:
         return None
@@ -160,7 +161,7 @@ def _fast_service(obj: Mapping[str, Any]) -> ClusterService | None:
     return ClusterService(placed[0], placed[1], annotations, ports, is_headless(spec), families)
 
 
-def _fast_slice(obj: Mapping[str, Any]) -> NamedSlice | None:
+def fast_slice(obj: Mapping[str, Any]) -> NamedSlice | None:
     meta, address_type = obj.get("metadata"), obj.get("addressType")
     if type(meta) is not dict or type(address_type) is not str or address_type not in ADDRESS_TYPES:
         return None

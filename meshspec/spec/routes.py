@@ -35,15 +35,20 @@ def spec_copies(service: Service) -> dict[str, ClusterService]:
     ports = tuple(_port(p) for p in spec_ports)
     slice_ports = tuple(_target_port(p) for p in spec_ports)
     families = tuple(service.spec.get("ipFamilies") or ("IPv4",))
-    # Copies that share a placement share one dict (the engine reads each distinct one once), but for the
-    # clusters whose override adds annotations.
-    annotations = {p: {**service.annotations, **p.annotations()} for p in set(service.placements.values())}
+    # One annotations dict per distinct placement, keyed by its fields (a tuple of builtins hashes in C, the
+    # Placement dataclass in Python, once per cluster of every service); its own for a cluster whose override
+    # adds annotations.
+    annotations: dict[tuple, dict[str, str]] = {}
     copies = {}
     for cluster, placement in service.placements.items():
+        key = (placement.is_global, placement.shared, placement.affinity)
+        merged = annotations.get(key)
+        if merged is None:
+            merged = annotations[key] = {**service.annotations, **placement.annotations()}
         slices = tuple(EndpointSlice(slice_ports, (Endpoint(cluster),), family) for family in families) \
             if cluster in service.backends else ()
         own = {**service.annotations_in(cluster), **placement.annotations()} \
-            if cluster in service.cluster_annotations else annotations[placement]
+            if cluster in service.cluster_annotations else merged
         copies[cluster] = ClusterService(service.namespace, service.name, own, ports, service.headless,
                                          families, slices)
     return copies

@@ -310,6 +310,10 @@ MALFORMED = [
     ("apiVersion: v1\nkind: List\nitems: {a: 1}\n", ("wrong-type", 3, 8), "items"),
     ("apiVersion: v1\nkind: List\nitems:\n  - 42\n", ("wrong-type", 4, 5), "items[0]"),
     ("apiVersion: v1\nkind: List\nitems:\n  - {kind: Service}\n", ("missing-key", 4, 5), "items[0]"),
+    # A List's items are read without a call each when they name a kind read here; one that names it with
+    # a list (unhashable) still gets the checked path's sentence.
+    ("apiVersion: v1\nkind: List\nitems:\n  - {apiVersion: [v1], kind: Service}\n", ("wrong-type", 4, 18),
+     "items[0].apiVersion"),
     ("apiVersion: v1\nkind: Service\n", ("missing-key", 1, 1), ""),
     ("apiVersion: v1\nkind: Service\nmetadata: [web]\n", ("wrong-type", 3, 11), "metadata"),
     ("apiVersion: v1\nkind: Service\nmetadata: {namespace: shop}\n", ("missing-key", 3, 11), "metadata"),

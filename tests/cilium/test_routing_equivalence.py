@@ -1,5 +1,6 @@
-"""Route.backends cuts one shared sorted list per frontend instead of sorting every observer's backends;
-on randomized meshes it must give exactly what the straightforward per-observer sort gives."""
+"""Route.backends cuts one shared sorted list per frontend instead of sorting every observer's backends,
+and Route.backend_runs passes that list uncut with the ranges kept; on randomized meshes both must give
+exactly what the straightforward per-observer sort gives."""
 
 import random
 
@@ -35,9 +36,10 @@ def test_backends_equal_the_per_observer_sort_on_random_meshes(seed):
         gone = frozenset(rng.sample(clusters, rng.randint(0, len(clusters))))  # failure analysis
         for view in (routing.view(observer), routing.view(observer, gone)):
             for key, route in view.frontends.items():
-                got = route.backends
-                assert [(b.cluster, b.endpoint, b) for b in got] == \
-                    [(b.cluster, b.endpoint, b) for b in reference_backends(route)], (seed, observer, key)
+                expected = [(b.cluster, b.endpoint, b) for b in reference_backends(route)]
+                assert [(b.cluster, b.endpoint, b) for b in route.backends] == expected, (seed, observer, key)
+                runs = [b for seq, start, end in route.backend_runs() for b in seq[start:end]]
+                assert [(b.cluster, b.endpoint, b) for b in runs] == expected, (seed, observer, key)
 
 
 def test_interleaved_clusters_are_cut_by_filtering_not_by_span():

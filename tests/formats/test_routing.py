@@ -118,3 +118,25 @@ def test_simulate_prints_the_same_bytes_piece_by_piece():
     assert "".join(routing.simulate_json_chunks("1.20", iter(routes))) == \
         json.dumps(document, separators=(",", ":")) + "\n"
     assert "".join(routing.simulate_text_chunks("1.20", iter(routes))) == routing.simulate_text("1.20", routes)
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_simulate_json_writes_json_dumps_bytes_on_random_meshes(seed):
+    """simulate's JSON is written directly (each frontend's shared backends encoded once and sliced per
+    observer); on random meshes, --left-out or not, it is json.dumps of observer_json's data, byte for byte."""
+    from meshspec.analysis.simulate import routed
+    from meshspec.cilium.versions import parse_version
+    from tests.support.random_meshes import random_mesh
+
+    rng = random.Random(seed)
+    services = []
+    for i in range(3):
+        copies, clusters = random_mesh(rng)
+        services.append((("default", f"web-{i}"), copies))
+    left_out = seed % 4 == 0
+    version = parse_version(rng.choice(["1.17", "1.18.3", "1.20"]))
+    routes = list(routed(services, clusters, version, left_out))
+    document = {"cilium_version": str(version), "services": [
+        {"namespace": ns, "name": name, "observers": {c: routing.observer_json(v) for c, v in views.items()}}
+        for ns, name, views in routes]}
+    assert routing.simulate_json(str(version), routes) == json.dumps(document, separators=(",", ":")) + "\n"

@@ -55,8 +55,8 @@ def _mutate(obj, rng):
 def _parse(parse, obj, checked_only, monkeypatch):
     with monkeypatch.context() as m:
         if checked_only:
-            m.setattr(objects, "_fast_service", lambda obj: None)
-            m.setattr(objects, "_fast_slice", lambda obj: None)
+            m.setattr(objects, "fast_service", lambda obj: None)
+            m.setattr(objects, "fast_slice", lambda obj: None)
         reports = []
         result = parse(obj, lambda code, path, message, at_key=False: reports.append((code, tuple(path), message)))
         return result, reports
@@ -71,5 +71,5 @@ def test_the_fast_path_gives_the_checked_paths_result_on_mutated_objects(seed, m
 
 
 def test_well_formed_objects_take_the_fast_path():
-    assert objects._fast_service(SERVICE) == objects.parse_service(SERVICE, None)
-    assert objects._fast_slice(SLICE).slice.endpoints[1] == objects.Endpoint("10.1.0.2", False, False, True)
+    assert objects.fast_service(SERVICE) == objects.parse_service(SERVICE, None)
+    assert objects.fast_slice(SLICE).slice.endpoints[1] == objects.Endpoint("10.1.0.2", False, False, True)
