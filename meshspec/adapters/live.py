@@ -61,9 +61,10 @@ def missing_kubeconfig(contexts: Sequence[str]) -> str | None:
 
 def observe_all(targets: Sequence[Target], keep: Callable[[Obj], bool], namespaces: Sequence[str],
                 cilium_namespace: str, *, timeout: float, concurrency: int,
-                progress: Progress | None = None) -> dict[str, Result]:
+                progress: Progress | None = None, slices: bool = True) -> dict[str, Result]:
     """Every target's Result, in the targets' order. `keep` selects the Services worth reporting;
-    `namespaces` are where to list them when listing every namespace is forbidden."""
+    `namespaces` are where to list them when listing every namespace is forbidden. slices=False reads
+    no EndpointSlices (import needs none)."""
     done: queue.Queue[tuple[str, Result]] = queue.Queue()
     pending = list(targets)
     running: dict[str, tuple[Target, float]] = {}  # cluster -> (target, when to give up on it)
@@ -75,7 +76,7 @@ def observe_all(targets: Sequence[Target], keep: Callable[[Obj], bool], namespac
 
     def work(target: Target) -> None:
         try:
-            result: Result = observe(target, keep, namespaces, cilium_namespace, timeout, report)
+            result: Result = observe(target, keep, namespaces, cilium_namespace, timeout, report, slices)
         except Exception as exc:  # any failure makes this one cluster unreachable, never the run
             result = Unreachable(target.cluster, target.context, describe_error(exc, timeout))
         done.put((target.cluster, result))
@@ -104,7 +105,7 @@ def observe_all(targets: Sequence[Target], keep: Callable[[Obj], bool], namespac
 
 
 def observe(target: Target, keep: Callable[[Obj], bool], namespaces: Sequence[str], cilium_namespace: str,
-            timeout: float, progress: Progress) -> Observed:
+            timeout: float, progress: Progress, slices_too: bool = True) -> Observed:
     """One cluster, within `timeout` seconds (TimeoutError past it). Raises on any other failure."""
     from kubernetes import client
 
@@ -125,7 +126,7 @@ def observe(target: Target, keep: Callable[[Obj], bool], namespaces: Sequence[st
         services = [s for s in listed if keep(s)]
         keys = {object_key(s) for s in services}
         slices: list[Obj] = []
-        if services:
+        if services and slices_too:
             # Only the slices of the kept Services, filtered by the API server where it honours the selector.
             names = ",".join(sorted({name for _, name in keys}))
             _, listed = _list_scoped(discovery.list_endpoint_slice_for_all_namespaces,
