@@ -35,6 +35,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import yaml
 
 from ..cilium.annotations import AFFINITY_KEYS, GLOBAL_KEYS, OWNED, SHARED_KEYS, read_flags
+from ..diagnostics import Diagnostic
 from ..k8s.names import CLUSTER_NAME_MAX, MANAGED_BY_LABEL, cluster_name_problem, is_dns1123_label
 from ..k8s.observed import Obj, object_key
 from ..rules import severity
@@ -77,6 +78,7 @@ class ImportWarning:
 class Imported:
     document: dict[str, Any]
     warnings: list[ImportWarning] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)  # what validate says of the document
 
     def text(self, origin: str) -> str:
         """The spec as YAML, the same bytes for the same input, under a header saying where it came from."""
@@ -302,6 +304,11 @@ def _flags(obj: Obj, cluster: str, report: Callable[[str, str, str], None]) -> d
                            "is not global")
                 report("import-skipped", cluster, f"annotation {key}: {annotations[key]!r} is not imported: "
                        f"{meaning}, which the spec renders as no annotation")
+    aliases = [key for key in (GLOBAL_KEYS[1], SHARED_KEYS[1], AFFINITY_KEYS[1]) if key in annotations]
+    if aliases:
+        report("import-alias", cluster, f"{', '.join(aliases)}: imported as what the spec renders, "
+               "service.cilium.io/; once deployed, remove the legacy keys (`kubectl annotate service NAME "
+               f"{aliases[0]}-`): an apply leaves what another field manager set, and verify reports it")
     if not read.is_global:
         return {"global": False}
     return {"global": True, "shared": read.shared, "affinity": read.affinity}
@@ -527,8 +534,9 @@ def _drop_invalid(imported: Imported) -> None:
     it: a ServiceSpec the API server's rules refuse, say, from a hand-edited dump)."""
     from ..spec.check import check_bytes
 
-    for _ in range(3):  # each pass drops every Service with an error; errors outside services stop it
+    while True:  # each pass drops every Service with an error; errors outside services stop it
         _, diagnostics = check_bytes(to_yaml(imported.document).encode("utf-8"), "import")
+        imported.diagnostics = diagnostics
         bad: dict[int, str] = {}
         for d in diagnostics:
             match = _SERVICE_PATH.match(d.path)

@@ -93,7 +93,8 @@ def test_import_renders_back_what_runs_and_verifies_clean_once_applied(running, 
     spec = tmp_path / "mesh.yaml"
     code, err = run_import(mesh, spec)
     assert code == 0, err
-    assert err.endswith("import: 3 clusters, 3 services, 0 warnings; wrote " f"{spec} (next: meshspec validate {spec})\n"), err
+    assert err.endswith(f"import: 3 clusters, 3 services, 1 warning; wrote {spec} (next: meshspec validate {spec})\n"), err
+    assert "cluster-a: takeover/orders: warning: io.cilium/global-service, io.cilium/service-affinity: " in err
     checked, diagnostics = check_file(str(spec))
     assert checked is not None and not [d for d in diagnostics if d.is_error], diagnostics
     document = yaml.safe_load(spec.read_text())

@@ -56,11 +56,14 @@ def run(args: argparse.Namespace) -> int:
     imported = import_mesh(reads, name=args.name, namespaces=args.namespace, all_services=args.all)
     for warning in imported.warnings:
         print(f"meshspec import: {warning.text()}", file=sys.stderr)
-    text = imported.text(origin)
-    if not _valid(text):
+    if not _valid(imported):
         return EXIT_INVALID
+    text = imported.text(origin)
+    from ...formats.diagnostics import count
+
     services = len(imported.document["spec"]["services"])
-    summary = f"import: {len(reads)} clusters, {services} services, {len(imported.warnings)} warnings"
+    summary = (f"import: {count(len(reads), 'cluster')}, {count(services, 'service')}, "
+               f"{count(len(imported.warnings), 'warning')}")
     if args.output:
         _write(args.output, text.encode("utf-8"), args.force)
         print(f"{summary}; wrote {args.output} (next: meshspec validate {args.output})", file=sys.stderr)
@@ -139,17 +142,17 @@ def _from_dump(args: argparse.Namespace):
     return reads, _origin("the dump folder", [args.from_dir], args)
 
 
-def _valid(text: str) -> bool:
+def _valid(imported) -> bool:
     """The spec validates: import's own promise (a failure here is a bug, reported as such)."""
+    from ...diagnostics import has_errors
     from ...formats.diagnostics import to_text
-    from ...spec.check import check_bytes
 
-    mesh, diagnostics = check_bytes(text.encode("utf-8"), "import")
-    if mesh is None:
-        sys.stderr.write(to_text(diagnostics))
+    if has_errors(imported.diagnostics):
+        sys.stderr.write(to_text(imported.diagnostics))
         print("import: the imported spec does not validate, which is a bug in meshspec; nothing written",
               file=sys.stderr)
-    return mesh is not None
+        return False
+    return True
 
 
 def _write(path: str, content: bytes, force: bool) -> None:
