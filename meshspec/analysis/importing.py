@@ -79,10 +79,11 @@ class Imported:
     document: dict[str, Any]
     warnings: list[ImportWarning] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)  # what validate says of the document
+    body: str = ""  # the document as YAML, as validated
 
     def text(self, origin: str) -> str:
         """The spec as YAML, the same bytes for the same input, under a header saying where it came from."""
-        return header(origin) + to_yaml(self.document)
+        return header(origin) + (self.body or to_yaml(self.document))
 
 
 def header(origin: str) -> str:
@@ -90,9 +91,13 @@ def header(origin: str) -> str:
             "# Review it, then render or deploy it: README, \"Take over a running mesh\".\n")
 
 
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter when there: the same bytes, faster
+
+
 def to_yaml(document: Mapping[str, Any]) -> str:
     # Key order is the document's (apiVersion, kind, metadata, spec; name first in a service): built sorted.
-    return yaml.safe_dump(dict(document), sort_keys=False, default_flow_style=False, allow_unicode=True, width=120)
+    return yaml.dump(dict(document), Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True,
+                     width=120)
 
 
 # --- the whole import ---------------------------------------------------------------------------------
@@ -272,7 +277,7 @@ def _service(key: tuple[str, str], by_cluster: dict[str, Obj], order: list[str],
     flags = {c: _flags(by_cluster[c], c, report) for c in present}
     specs = {c: normalized_spec(by_cluster[c].get("spec")) for c in present}
     chosen = majority(specs, present)
-    for cluster in present:
+    for cluster in (c for c in present if specs[c] != specs[chosen]):
         for path, actual, expected in differences(specs[chosen], specs[cluster], "spec"):
             report("import-differs", cluster, _differs(path, actual, expected, chosen, specs))
     spec = specs[chosen]
@@ -331,7 +336,7 @@ def choose_metadata(what: str, copies: Mapping[str, dict[str, str]], present: li
     in services[].overrides would express them: this is the one place to change then.)"""
     chosen = majority(copies, present)
     base = copies[chosen]
-    for cluster in present:
+    for cluster in (c for c in present if copies[c] != base):
         for key in sorted(set(base) | set(copies[cluster])):
             if base.get(key) != copies[cluster].get(key):
                 report("import-differs", cluster, f"{what[:-1]} {key} is {_show(copies[cluster].get(key))} here but "
@@ -535,7 +540,8 @@ def _drop_invalid(imported: Imported) -> None:
     from ..spec.check import check_bytes
 
     while True:  # each pass drops every Service with an error; errors outside services stop it
-        _, diagnostics = check_bytes(to_yaml(imported.document).encode("utf-8"), "import")
+        imported.body = to_yaml(imported.document)
+        _, diagnostics = check_bytes(imported.body.encode("utf-8"), "import")
         imported.diagnostics = diagnostics
         bad: dict[int, str] = {}
         for d in diagnostics:
