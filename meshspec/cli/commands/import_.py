@@ -7,7 +7,7 @@ import argparse
 import os
 import sys
 
-from ..command import UsageError, positive
+from ..command import UsageError, add_cluster_options
 from ..status import EXIT_INVALID, EXIT_OK, EXIT_UNREACHABLE
 
 
@@ -30,10 +30,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "over a file an earlier import wrote, unless --force")
     parser.add_argument("--force", action="store_true", help="with -o, replace a file import did not write "
                         "(never a symlink)")
-    parser.add_argument("--timeout", metavar="SECONDS", type=positive(float), default=10.0,
-                        help="per cluster (default 10)")
-    parser.add_argument("--concurrency", metavar="N", type=positive(int), default=8,
-                        help="clusters read at once (default 8)")
+    add_cluster_options(parser, "read")
 
 
 def run(args: argparse.Namespace) -> int:
