@@ -25,6 +25,7 @@ The output validates (spec/check.py): a Service the spec cannot hold is left out
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import json
 import re
@@ -280,8 +281,7 @@ def _service(key: tuple[str, str], by_cluster: dict[str, Obj], order: list[str],
     for cluster in (c for c in present if specs[c] != specs[chosen]):
         for path, actual, expected in differences(specs[chosen], specs[cluster], "spec"):
             report("import-differs", cluster, _differs(path, actual, expected, chosen, specs))
-    spec = specs[chosen]
-    _node_ports(spec, [by_cluster[c] for c in present])
+    spec = _node_ports(specs[chosen], [by_cluster[c] for c in present])
     metadata = {what: choose_metadata(what, {c: _kept(what, _meta(by_cluster[c], what)) for c in present},
                                       present, report) for what in ("labels", "annotations")}
     return {"name": name, "namespace": namespace, "present": present, "flags": flags,
@@ -296,19 +296,15 @@ def _differs(path: str, actual: Any, expected: Any, chosen: str, specs: Mapping[
 
 def _flags(obj: Obj, cluster: str, report: Callable[[str, str, str], None]) -> dict[str, Any]:
     """global, shared, affinity as Cilium reads this copy's annotations; shared and affinity only when
-    global (Cilium ignores them otherwise: cilium-semantics.md section 1). An annotation the spec cannot
+    global (Cilium ignores them otherwise: cilium-semantics.md section 1). An annotation the spec does not
     write back as it is gets a warning."""
     annotations = _meta(obj, "annotations")
     read = read_flags(annotations)
-    for keys, kept in ((GLOBAL_KEYS, ("true",)), (SHARED_KEYS, ("true", "false") if read.is_global else ()),
-                       (AFFINITY_KEYS, ("local", "remote") if read.is_global else ())):
-        for key in keys:
-            if key in annotations and annotations[key].lower() not in kept:
-                meaning = (f"Cilium reads it as {'not global' if keys is GLOBAL_KEYS else 'affinity none'}"
-                           if read.is_global or keys is GLOBAL_KEYS else "Cilium ignores it on a Service that "
-                           "is not global")
-                report("import-skipped", cluster, f"annotation {key}: {annotations[key]!r} is not imported: "
-                       f"{meaning}, which the spec renders as no annotation")
+    for key in GLOBAL_KEYS + SHARED_KEYS + AFFINITY_KEYS:
+        value = annotations.get(key)
+        why = None if value is None else _rewritten(key, value.lower(), read.is_global)
+        if why:
+            report("import-skipped", cluster, f"annotation {key}: {value!r} is not imported as it is: {why}")
     aliases = [key for key in (GLOBAL_KEYS[1], SHARED_KEYS[1], AFFINITY_KEYS[1]) if key in annotations]
     if aliases:
         report("import-alias", cluster, f"{', '.join(aliases)}: imported as what the spec renders, "
@@ -317,6 +313,19 @@ def _flags(obj: Obj, cluster: str, report: Callable[[str, str, str], None]) -> d
     if not read.is_global:
         return {"global": False}
     return {"global": True, "shared": read.shared, "affinity": read.affinity}
+
+
+def _rewritten(key: str, value: str, is_global: bool) -> str | None:
+    """Why the spec renders this (lower-cased) value of a Cilium key otherwise, as Cilium reads it; None when
+    it renders it the same (or leaves out a default Cilium assumes anyway)."""
+    if key in GLOBAL_KEYS:
+        return None if value == "true" else "Cilium reads it as not global, which the spec renders as no annotation"
+    if not is_global:
+        return "Cilium ignores it on a Service that is not global, which the spec renders as no annotation"
+    if key in SHARED_KEYS:
+        return None if value in ("true", "false") else 'Cilium reads it as shared false, which the spec renders as "false"'
+    return None if value in ("local", "remote") else \
+        "Cilium reads it as affinity none, which the spec renders as no annotation"
 
 
 def _kept(what: str, values: dict[str, str]) -> dict[str, str]:
@@ -347,7 +356,7 @@ def choose_metadata(what: str, copies: Mapping[str, dict[str, str]], present: li
 
 def majority(copies: Mapping[str, Any], order: Sequence[str]) -> str:
     """The cluster whose copy most clusters share; a tie goes to the earliest in `order`."""
-    canonical = {c: json.dumps(copies[c], sort_keys=True) for c in order}
+    canonical = {c: repr(_sorted(copies[c])) for c in order}  # any YAML value: dates, int keys
     counts = Counter(canonical.values())
     best = max(counts.values())
     return next(c for c in order if counts[canonical[c]] == best)
@@ -363,7 +372,7 @@ def normalized_spec(spec: Any) -> dict[str, Any]:
     (_node_ports puts back those the user fixed)."""
     if not isinstance(spec, dict):
         return {}
-    out = {k: v for k, v in sorted(spec.items()) if k not in _SERVER_SET and not _empty(v)}
+    out = {k: v for k, v in _items(spec) if k not in _SERVER_SET and not _empty(v)}
     kind = out.get("type", "ClusterIP")
     if out.get("clusterIP") != "None":  # headless is the user's choice; an address is allocated
         out.pop("clusterIP", None)
@@ -384,7 +393,7 @@ def normalized_spec(spec: Any) -> dict[str, Any]:
 def _normalized_port(port: Any) -> Any:
     if not isinstance(port, dict):
         return port
-    out = {k: v for k, v in sorted(port.items()) if k != "nodePort" and not _empty(v)}
+    out = {k: v for k, v in _items(port) if k != "nodePort" and not _empty(v)}
     if out.get("protocol") == "TCP":
         del out["protocol"]
     if "targetPort" in out and out["targetPort"] == out.get("port") and type(out["targetPort"]) is int:
@@ -392,11 +401,12 @@ def _normalized_port(port: Any) -> Any:
     return out
 
 
-def _node_ports(spec: dict[str, Any], copies: list[Obj]) -> None:
-    """Put back the nodePorts (and healthCheckNodePort) the user fixed: those kubectl's last-applied-
-    configuration of a copy sets, or those equal in every copy when there are two at least."""
+def _node_ports(spec: dict[str, Any], copies: list[Obj]) -> dict[str, Any]:
+    """`spec` with the nodePorts (and healthCheckNodePort) the user fixed put back: those kubectl's last-
+    applied-configuration of a copy sets, or those equal in every copy when there are two at least."""
+    spec = copy.deepcopy(spec)  # the copies' normalized specs stay as they were compared
     if spec.get("type") not in ("NodePort", "LoadBalancer"):
-        return
+        return spec
     live = [c.get("spec") if isinstance(c.get("spec"), dict) else {} for c in copies]
     applied = [_last_applied(c) for c in copies]
     for port in spec.get("ports") or ():
@@ -415,7 +425,7 @@ def _node_ports(spec: dict[str, Any], copies: list[Obj]) -> None:
             spec["healthCheckNodePort"] = fixed[0]
         elif len(numbers) >= 2 and isinstance(numbers[0], int) and all(n == numbers[0] for n in numbers):
             spec["healthCheckNodePort"] = numbers[0]
-    spec.update(_sorted(spec))
+    return _sorted(spec)
 
 
 def _node_port_of(spec: Mapping[str, Any], port: Mapping[str, Any]) -> int | None:
@@ -442,9 +452,14 @@ def _empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
 
 
+def _items(value: dict) -> list[tuple[Any, Any]]:
+    """Sorted by key, whatever YAML made the keys (a dump may hold an integer key)."""
+    return sorted(value.items(), key=lambda kv: (str(kv[0]), type(kv[0]).__name__))
+
+
 def _sorted(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _sorted(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+        return {k: _sorted(v) for k, v in _items(value)}
     if isinstance(value, list):
         return [_sorted(v) for v in value]
     return value
@@ -467,7 +482,12 @@ def _join(path: str, key: Any) -> str:
 
 
 def _show(value: Any) -> str:
-    return "absent" if value is None else json.dumps(value, sort_keys=True)
+    if value is None:
+        return "absent"
+    try:
+        return json.dumps(_sorted(value), default=str)
+    except (TypeError, ValueError):  # a key JSON has no form for
+        return repr(value)
 
 
 # --- placement: defaults, the service's own fields, the fewest overrides -------------------------------

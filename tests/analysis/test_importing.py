@@ -158,11 +158,11 @@ def test_annotation_values_the_spec_cannot_write_back_are_warnings():
     document, warnings, _ = imported(reads)
     assert entry(document, "web")["overrides"] == {"cluster-b": {"global": False}}
     assert warnings == [
-        "cluster-a: shop/web: warning: annotation service.cilium.io/affinity: 'none' is not imported: Cilium reads "
+        "cluster-a: shop/web: warning: annotation service.cilium.io/affinity: 'none' is not imported as it is: Cilium reads "
         "it as affinity none, which the spec renders as no annotation [import-skipped]",
-        "cluster-b: shop/web: warning: annotation service.cilium.io/global: 'yes' is not imported: Cilium reads it "
+        "cluster-b: shop/web: warning: annotation service.cilium.io/global: 'yes' is not imported as it is: Cilium reads it "
         "as not global, which the spec renders as no annotation [import-skipped]",
-        "cluster-b: shop/web: warning: annotation service.cilium.io/shared: 'false' is not imported: Cilium "
+        "cluster-b: shop/web: warning: annotation service.cilium.io/shared: 'false' is not imported as it is: Cilium "
         "ignores it on a Service that is not global, which the spec renders as no annotation [import-skipped]"]
 
 
@@ -299,6 +299,17 @@ def test_a_service_the_spec_cannot_hold_is_left_out_with_a_warning():
     document, warnings, _ = imported(clusters([broken, service("ok", annotations={GLOBAL: "true"})]))
     assert [s["name"] for s in document["spec"]["services"]] == ["ok"]
     assert len(warnings) == 1 and warnings[0].startswith("shop/web: warning: not imported: the spec cannot hold it")
+
+
+def test_values_no_api_server_serves_never_crash_the_import():
+    # A hand-edited dump: YAML's dates, integer keys, a port that is a string.
+    import datetime
+
+    odd = service("web", annotations={GLOBAL: "true"}, selector={1: "a", "1": "b"}, ports=["80"],
+                  externalName=datetime.date(2020, 1, 1))
+    document, warnings, _ = imported(clusters([odd], [service("web", annotations={GLOBAL: "true"})]))
+    assert document["spec"]["services"] == []
+    assert warnings[-1].startswith("shop/web: warning: not imported: the spec cannot hold it as read")
 
 
 def test_the_header_says_where_from_and_the_yaml_reads_back_as_the_document():

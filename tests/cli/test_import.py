@@ -61,7 +61,8 @@ def run(capsys, *argv):
 
 
 def contexts():
-    return [arg for context in CONTEXTS.values() for arg in ("--context", context)]
+    # A generous deadline: a loaded 2-core machine makes the test servers slow.
+    return [arg for context in CONTEXTS.values() for arg in ("--context", context)] + ["--timeout", "60"]
 
 
 def test_round_trip_on_the_api_test_servers(kube, capsys, tmp_path):
@@ -121,7 +122,7 @@ def test_an_unreachable_cluster_exits_4_and_writes_nothing(kube, capsys, tmp_pat
 def test_an_unreadable_cilium_config_is_a_warning_and_the_spec_still_validates(kube, capsys, tmp_path):
     kube.cluster("cluster-a", CLUSTERS["cluster-a"][1:])  # no cilium-config: a 404
     spec = tmp_path / "mesh.yaml"
-    code, _, err = run(capsys, "--context", "kind-a", "-o", str(spec))
+    code, _, err = run(capsys, "--context", "kind-a", "-o", str(spec), "--timeout", "60")
     assert code == 0
     assert "meshspec import: kind-a: cilium-config: warning: cilium-config is not readable (HTTP 404" in err
     assert check_file(str(spec))[0] is not None
@@ -131,15 +132,15 @@ def test_kubeconfig_flag_names_the_file(kube, capsys, tmp_path, monkeypatch):
     kube.cluster("cluster-a", CLUSTERS["cluster-a"])
     files = os.environ["KUBECONFIG"].split(os.pathsep)
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "nothing-here"))
-    code, out, _ = run(capsys, "--context", "kind-a", "--kubeconfig", files[0])
+    code, out, _ = run(capsys, "--context", "kind-a", "--kubeconfig", files[0], "--timeout", "60")
     assert code == 0 and "name: east" in out
 
 
 def test_namespace_limits_what_is_imported_and_all_takes_every_service_there(kube, capsys):
     kube.cluster("cluster-a", CLUSTERS["cluster-a"])
-    code, out, _ = run(capsys, "--context", "kind-a", "--namespace", "data")
+    code, out, _ = run(capsys, "--context", "kind-a", "--namespace", "data", "--timeout", "60")
     assert code == 0 and [s["name"] for s in yaml.safe_load(out)["spec"]["services"]] == ["db"]
-    code, out, _ = run(capsys, "--context", "kind-a", "--namespace", "shop", "--all")
+    code, out, _ = run(capsys, "--context", "kind-a", "--namespace", "shop", "--all", "--timeout", "60")
     assert [s["name"] for s in yaml.safe_load(out)["spec"]["services"]] == ["checkout", "plain", "web"]
 
 
@@ -159,7 +160,7 @@ def test_verify_dump_then_import_from_it(kube, capsys, tmp_path):
         kube.cluster(cluster, objects)
     live = tmp_path / "live.yaml"
     assert run(capsys, *contexts(), "-o", str(live))[0] == 0
-    assert main(["verify", str(live), "--dump", str(tmp_path / "dump")]) == 1  # not deployed yet: drift
+    assert main(["verify", str(live), "--dump", str(tmp_path / "dump"), "--timeout", "60"]) == 1  # not deployed yet: drift
     capsys.readouterr()
     code, out, err = run(capsys, "--from", str(tmp_path / "dump"))
     assert code == 0, err
