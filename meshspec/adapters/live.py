@@ -2,8 +2,8 @@
 
 Per cluster, through the user's kubeconfig (KUBECONFIG with several files, contexts, exec credential
 plugins: the official `kubernetes` client's loader): one LIST of Services and one LIST of EndpointSlices,
-cluster-wide (paginated; one per namespace of interest where listing every namespace is forbidden), and
-one GET of Cilium's `cilium-config` ConfigMap. Nothing is created, changed
+cluster-wide (paginated; one per namespace of interest where listing every namespace is forbidden; no
+EndpointSlices for import), and one GET of Cilium's `cilium-config` ConfigMap. Nothing is created, changed
 or deleted, no refreshed token is written back to the kubeconfig, and Secrets are never read. The client
 library is imported only when a cluster is queried, so the other commands never load it.
 

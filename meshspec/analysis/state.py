@@ -6,7 +6,9 @@ hold that cluster's Kubernetes objects: single documents, multi-document streams
 discovery.k8s.io EndpointSlices are read; every other kind (Secrets included) is dropped unread. Hidden
 entries, sub-folders and files with other extensions are skipped.
 
-The objects are converted by k8s/objects.py, which live verification shares.
+The objects are converted by k8s/objects.py, which live verification shares. `meshspec import --from`
+reads the same folders for their Service objects as written, and each cluster's cilium-config.yaml
+(load_objects).
 """
 
 from __future__ import annotations
