@@ -30,6 +30,7 @@ import ipaddress
 import json
 import re
 from collections import Counter
+from operator import itemgetter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -356,7 +357,9 @@ def choose_metadata(what: str, copies: Mapping[str, dict[str, str]], present: li
 
 def majority(copies: Mapping[str, Any], order: Sequence[str]) -> str:
     """The cluster whose copy most clusters share; a tie goes to the earliest in `order`."""
-    canonical = {c: repr(_sorted(copies[c])) for c in order}  # any YAML value: dates, int keys
+    # The copies are built with sorted keys (normalized_spec, _kept), so equal copies have equal reprs,
+    # whatever YAML put in them (dates, integer keys).
+    canonical = {c: repr(copies[c]) for c in order}
     counts = Counter(canonical.values())
     best = max(counts.values())
     return next(c for c in order if counts[canonical[c]] == best)
@@ -365,6 +368,7 @@ def majority(copies: Mapping[str, Any], order: Sequence[str]) -> str:
 # --- the ServiceSpec ------------------------------------------------------------------------------------
 
 _SERVER_SET = ("clusterIPs", "ipFamilies", "healthCheckNodePort")
+_first = itemgetter(0)
 
 
 def normalized_spec(spec: Any) -> dict[str, Any]:
@@ -453,8 +457,11 @@ def _empty(value: Any) -> bool:
 
 
 def _items(value: dict) -> list[tuple[Any, Any]]:
-    """Sorted by key, whatever YAML made the keys (a dump may hold an integer key)."""
-    return sorted(value.items(), key=lambda kv: (str(kv[0]), type(kv[0]).__name__))
+    """Sorted by key, whatever YAML made the keys (a dump may hold an integer key beside strings)."""
+    try:
+        return sorted(value.items(), key=_first)
+    except TypeError:
+        return sorted(value.items(), key=lambda kv: (str(kv[0]), type(kv[0]).__name__))
 
 
 def _sorted(value: Any) -> Any:
