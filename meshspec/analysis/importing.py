@@ -17,8 +17,11 @@
   registry's ipFamilyPolicy SingleStack). A nodePort is the user's when kubectl's last-applied-configuration
   sets it, or when every copy (two at least) has the same one: the allocator picks at random, so equal
   numbers in every cluster were fixed on purpose.
-- where copies differ in a way the spec cannot express, one warning per difference names the cluster and
-  the field, and the majority copy is used (a tie goes to the earliest cluster, in the order given).
+- labels and annotations that differ per cluster: the keys every copy has, with the majority's value, on
+  the Service, the rest in services[].overrides.<cluster>.labels / .annotations (merged over those).
+- where copies differ in a way the spec cannot express (the ServiceSpec, Cilium's annotations), one warning
+  per difference names the cluster and the field, and the majority copy is used (a tie goes to the
+  earliest cluster, in the order given).
 
 The output validates (spec/check.py): a Service the spec cannot hold is left out with a warning.
 """
@@ -36,7 +39,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import yaml
 
-from ..cilium.annotations import AFFINITY_KEYS, GLOBAL_KEYS, OWNED, SHARED_KEYS, read_flags
+from ..cilium.annotations import AFFINITY_KEYS, GLOBAL_KEYS, OWNED, PREFIX, SHARED_KEYS, read_flags
 from ..diagnostics import Diagnostic
 from ..k8s.names import CLUSTER_NAME_MAX, MANAGED_BY_LABEL, cluster_name_problem, is_dns1123_label
 from ..k8s.observed import Obj, object_key
@@ -340,19 +343,28 @@ def _kept(what: str, values: dict[str, str]) -> dict[str, str]:
 
 
 def choose_metadata(what: str, copies: Mapping[str, dict[str, str]], present: list[str],
-                    report: Callable[[str, str, str], None]) -> dict[str, str]:
-    """The labels (or annotations) the spec gives the Service: the spec holds one set for every cluster,
-    so the majority's, with a warning per key that differs elsewhere. (Per-cluster labels and annotations
-    in services[].overrides would express them: this is the one place to change then.)"""
-    chosen = majority(copies, present)
-    base = copies[chosen]
-    for cluster in (c for c in present if copies[c] != base):
-        for key in sorted(set(base) | set(copies[cluster])):
-            if base.get(key) != copies[cluster].get(key):
-                report("import-differs", cluster, f"{what[:-1]} {key} is {_show(copies[cluster].get(key))} here but "
-                       f"{_show(base.get(key))} in {chosen}; the spec holds one set of {what} for every cluster, "
-                       "and takes the majority's")
-    return dict(base)
+                    report: Callable[[str, str, str], None]) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """The labels (or annotations) of the Service, and per cluster the ones its override adds or changes
+    (services[].overrides.<cluster>.labels / .annotations, merged over the service's own): the service holds
+    each key every copy has, with the value most copies have; an override holds the rest. An override may
+    not hold Cilium's annotations (service.cilium.io/*), so those are one set for every cluster: the
+    majority's, with a warning per key that differs elsewhere."""
+    cilium = {c: {k: v for k, v in copies[c].items() if k.startswith(PREFIX)} for c in present}
+    chosen = majority(cilium, present)
+    base = dict(cilium[chosen])
+    for cluster in (c for c in present if cilium[c] != base):
+        for key in sorted(set(base) | set(cilium[cluster])):
+            if base.get(key) != cilium[cluster].get(key):
+                report("import-differs", cluster, f"{what[:-1]} {key} is {_show(cilium[cluster].get(key))} here but "
+                       f"{_show(base.get(key))} in {chosen}; Cilium's annotations cannot differ per cluster in the "
+                       "spec, which takes the majority's")
+    rest = {c: {k: v for k, v in copies[c].items() if not k.startswith(PREFIX)} for c in present}
+    common = set.intersection(*(set(rest[c]) for c in present)) if present else set()
+    for key in sorted(common):
+        values = [rest[c][key] for c in present]
+        base[key] = _preferred(values, values[:1])
+    per_cluster = {c: {k: v for k, v in rest[c].items() if base.get(k) != v} for c in present}
+    return dict(sorted(base.items())), {c: extra for c, extra in per_cluster.items() if extra}
 
 
 def majority(copies: Mapping[str, Any], order: Sequence[str]) -> str:
@@ -538,7 +550,11 @@ def _placement(service: dict, defaults: Mapping[str, Any]) -> None:
             if actual != value:
                 overrides.setdefault(cluster, {})[flag] = actual
     service["own"] = own
-    service["overrides"] = {c: {f: overrides[c][f] for f in FLAGS if f in overrides[c]}
+    for what in ("labels", "annotations"):
+        for cluster, extra in service["metadata"][what][1].items():
+            overrides.setdefault(cluster, {})[what] = extra
+    keys = (*FLAGS, "labels", "annotations")
+    service["overrides"] = {c: {k: overrides[c][k] for k in keys if k in overrides[c]}
                             for c in service["present"] if c in overrides}
 
 
@@ -550,8 +566,8 @@ def _entry(service: dict) -> dict[str, Any]:
     if service["overrides"]:
         entry["overrides"] = service["overrides"]
     for what in ("labels", "annotations"):
-        if service["metadata"][what]:
-            entry[what] = service["metadata"][what]
+        if service["metadata"][what][0]:
+            entry[what] = service["metadata"][what][0]
     entry["spec"] = service["spec"]
     return entry
 

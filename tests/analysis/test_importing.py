@@ -250,14 +250,29 @@ def test_labels_and_annotations_are_kept_but_ciliums_kubectls_pulumis_and_meshsp
     assert web["labels"] == {"team": "a"}
 
 
-def test_labels_that_differ_between_clusters_are_a_warning_and_the_majority_is_kept():
-    reads = clusters(*[[service("web", annotations={GLOBAL: "true", "cloud/lb": lb}, labels={"team": "a"})]
-                       for lb in ("internal", "internal", "external")])
+def test_labels_and_annotations_that_differ_per_cluster_are_overrides_and_round_trip():
+    # services[].overrides.<cluster>.labels / .annotations, merged over the service's own
+    lbs = ("internal", "internal", "external")
+    reads = clusters(*[[service("web", annotations={GLOBAL: "true", "cloud/lb": lb, **({"only/here": "x"} if i == 1 else {})},
+                                labels={"team": "a", "zone": f"z{i}"})] for i, lb in enumerate(lbs)])
+    document, warnings, mesh = imported(reads)
+    web = entry(document, "web")
+    assert web["annotations"] == {"cloud/lb": "internal"} and web["labels"] == {"team": "a", "zone": "z0"}
+    assert web["overrides"] == {"cluster-b": {"labels": {"zone": "z1"}, "annotations": {"only/here": "x"}},
+                                "cluster-c": {"labels": {"zone": "z2"}, "annotations": {"cloud/lb": "external"}}}
+    assert warnings == []
+    for cluster, read in zip(("cluster-a", "cluster-b", "cluster-c"), reads):
+        assert rendered_views(mesh)[cluster] == view(read.services)
+
+
+def test_ciliums_annotations_cannot_differ_per_cluster_so_the_majority_is_kept_with_a_warning():
+    reads = clusters(*[[service("web", annotations={GLOBAL: "true", "service.cilium.io/lb-algorithm": v})]
+                       for v in ("maglev", "maglev", "random")])
     document, warnings, _ = imported(reads)
-    assert entry(document, "web")["annotations"] == {"cloud/lb": "internal"}
-    assert warnings == ['cluster-c: shop/web: warning: annotation cloud/lb is "external" here but "internal" in '
-                        "cluster-a; the spec holds one set of annotations for every cluster, and takes the "
-                        "majority's [import-differs]"]
+    assert entry(document, "web")["annotations"] == {"service.cilium.io/lb-algorithm": "maglev"}
+    assert warnings == ['cluster-c: shop/web: warning: annotation service.cilium.io/lb-algorithm is "random" here '
+                        "but \"maglev\" in cluster-a; Cilium's annotations cannot differ per cluster in the spec, "
+                        "which takes the majority's [import-differs]"]
 
 
 # --- the whole document -----------------------------------------------------------------------------

@@ -46,8 +46,8 @@ CLUSTERS = {
                                                    "service.cilium.io/shared": "false"}),
                   service("db", namespace="data", annotations={GLOBAL: "true", "service.cilium.io/shared": "false"},
                           clusterIP="None")],
-    "cluster-c": [cilium_config("north", 3),
-                  service("web", annotations={GLOBAL: "true", "cloud.example/lb": "internal"}, labels={"team": "web"},
+    "cluster-c": [cilium_config("north", 3),  # another cloud: its own load-balancer annotation (an override)
+                  service("web", annotations={GLOBAL: "true", "cloud.example/lb": "external"}, labels={"team": "web"},
                           type="LoadBalancer"),
                   service("db", namespace="data", annotations={GLOBAL: "true"}, clusterIP="None")],
 }
@@ -79,6 +79,8 @@ def test_round_trip_on_the_api_test_servers(kube, capsys, tmp_path):
     document = yaml.safe_load(spec.read_text())
     assert [(c["name"], c["id"], c["context"]) for c in document["spec"]["clusters"]] == \
         [("east", 1, "kind-a"), ("west", 2, "kind-b"), ("north", 3, "kind-c")]
+    web = next(s for s in document["spec"]["services"] if s["name"] == "web")
+    assert web["overrides"] == {"north": {"annotations": {"cloud.example/lb": "external"}}}
     assert main(["render", str(spec), "-o", str(tmp_path / "rendered")]) == 0
     for cluster, objects in CLUSTERS.items():
         name = {"cluster-a": "east", "cluster-b": "west", "cluster-c": "north"}[cluster]
