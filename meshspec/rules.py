@@ -234,6 +234,19 @@ RULES: dict[str, Rule] = _rules(
          "Install Cilium with the spec's values.", ("verify",)),
     Rule("cilium-version-mismatch", ERROR, "A cluster runs another Cilium minor release than spec.cilium.version.",
          "Upgrade (or roll back) that cluster's Cilium, or change spec.cilium.version.", ("verify",)),
+    # --- import (analysis/importing.py) ---------------------------------------------------------------
+    Rule("import-guessed", WARNING, "A cluster's name or id could not be read from its cilium-config and was "
+         "guessed.", "Check the guess in the spec against the cluster's Cilium cluster.name and cluster.id.",
+         ("import",)),
+    Rule("import-differs", WARNING, "A Service's copies differ between clusters in a way the spec cannot "
+         "express; the majority's copy was imported.", "Decide which copy is right; the others change when the "
+         "spec is deployed.", ("import",)),
+    Rule("import-alias", WARNING, "A Service carries a legacy io.cilium/ annotation; the spec renders its "
+         "service.cilium.io/ key.", "Once the spec is deployed, remove the legacy annotation from the live "
+         "Service (verify reports it until then).", ("import",)),
+    Rule("import-skipped", WARNING, "Something that was read is not in the imported spec (a value Cilium "
+         "ignores, an overlapping pod CIDR, a Service the spec cannot hold).", "Read the message: add it by hand "
+         "if it matters, or fix it in the cluster.", ("import",)),
 )
 
 

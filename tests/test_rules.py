@@ -13,7 +13,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 SOURCES = {p: p.read_text() for p in (ROOT / "meshspec").rglob("*.py") if p.name != "rules.py"}
 # The places a code is emitted from: a report/diagnostic call, a loader error, a diff risk, a verify problem,
 # and the Helm values checks' (path, code, message) triples.
-EMITTED = re.compile(r'(?:report|diagnostic|_problem|Risk)\(\s*"([a-z0-9-]+)"|_fatal\(\s*file,\s*"([a-z0-9-]+)"'
+EMITTED = re.compile(r'(?:report|diagnostic|_problem|Risk|ImportWarning)\(\s*"([a-z0-9-]+)"|_fatal\(\s*file,\s*"([a-z0-9-]+)"'
                      r'|Problem\([^,()]+, "([a-z0-9-]+)"|^\s*yield \(?[^"\n]*, "([a-z0-9-]+)",\s*f?"'
                      r'|\("([a-z0-9-]+-drift)", ', re.MULTILINE)
 # Codes built from a pattern: f"duplicate-{kind.lower()}", f"{what}-key", f"{what[:-1]}-drift".
@@ -39,7 +39,7 @@ def test_each_rule_says_what_is_wrong_and_what_to_do():
         assert rule.severity in (ERROR, WARNING), rule.code
         assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", rule.code)
         assert rule.summary.endswith(".") and rule.remediation.endswith("."), rule.code
-        assert set(rule.reported_by) <= {"validate", "render", "simulate", "diff", "verify"}
+        assert set(rule.reported_by) <= {"validate", "render", "simulate", "diff", "verify", "import"}
 
 
 def test_an_undeclared_code_cannot_become_a_diagnostic():

@@ -2,9 +2,9 @@
 
 Per cluster, through the user's kubeconfig (KUBECONFIG with several files, contexts, exec credential
 plugins: the official `kubernetes` client's loader): one LIST of Services and one LIST of EndpointSlices,
-cluster-wide (paginated; one per namespace of interest where listing every namespace is forbidden),
-one GET of Cilium's `cilium-config` ConfigMap, and one GET of the `cilium` DaemonSet (its agent image's
-tag is the Cilium version the cluster runs). Nothing is created, changed
+cluster-wide (paginated; one per namespace of interest where listing every namespace is forbidden; no
+EndpointSlices for import), one GET of Cilium's `cilium-config` ConfigMap, and one GET of the `cilium`
+DaemonSet (its agent image's tag is the Cilium version the cluster runs). Nothing is created, changed
 or deleted, no refreshed token is written back to the kubeconfig, and Secrets are never read. The client
 library is imported only when a cluster is queried, so the other commands never load it.
 
@@ -64,10 +64,10 @@ def missing_kubeconfig(contexts: Sequence[str]) -> str | None:
 
 def observe_all(targets: Sequence[Target], keep: Callable[[Obj], bool], namespaces: Sequence[str],
                 cilium_namespace: str, *, timeout: float, concurrency: int,
-                progress: Progress | None = None, mcs: bool = False) -> dict[str, Result]:
+                progress: Progress | None = None, mcs: bool = False, slices: bool = True) -> dict[str, Result]:
     """Every target's Result, in the targets' order. `keep` selects the Services worth reporting;
     `namespaces` are where to list them when listing every namespace is forbidden; `mcs` also lists the
-    MCS-API ServiceExports and ServiceImports."""
+    MCS-API ServiceExports and ServiceImports; slices=False reads no EndpointSlices (import needs none)."""
     done: queue.Queue[tuple[str, Result]] = queue.Queue()
     pending = list(targets)
     running: dict[str, tuple[Target, float]] = {}  # cluster -> (target, when to give up on it)
@@ -79,7 +79,7 @@ def observe_all(targets: Sequence[Target], keep: Callable[[Obj], bool], namespac
 
     def work(target: Target) -> None:
         try:
-            result: Result = observe(target, keep, namespaces, cilium_namespace, timeout, report, mcs)
+            result: Result = observe(target, keep, namespaces, cilium_namespace, timeout, report, mcs, slices)
         except Exception as exc:  # any failure makes this one cluster unreachable, never the run
             result = Unreachable(target.cluster, target.context, describe_error(exc, timeout))
         done.put((target.cluster, result))
@@ -108,7 +108,7 @@ def observe_all(targets: Sequence[Target], keep: Callable[[Obj], bool], namespac
 
 
 def observe(target: Target, keep: Callable[[Obj], bool], namespaces: Sequence[str], cilium_namespace: str,
-            timeout: float, progress: Progress, mcs: bool = False) -> Observed:
+            timeout: float, progress: Progress, mcs: bool = False, slices_too: bool = True) -> Observed:
     """One cluster, within `timeout` seconds (TimeoutError past it). Raises on any other failure."""
     from kubernetes import client
 
@@ -129,7 +129,7 @@ def observe(target: Target, keep: Callable[[Obj], bool], namespaces: Sequence[st
         services = [s for s in listed if keep(s)]
         keys = {object_key(s) for s in services}
         slices: list[Obj] = []
-        if services:
+        if services and slices_too:
             # Only the slices of the kept Services, filtered by the API server where it honours the selector.
             names = ",".join(sorted({name for _, name in keys}))
             _, listed = _list_scoped(discovery.list_endpoint_slice_for_all_namespaces,

@@ -8,7 +8,9 @@ Namespaces and multicluster.x-k8s.io ServiceExports and ServiceImports; every ot
 included) is dropped unread. Hidden
 entries, sub-folders and files with other extensions are skipped.
 
-The objects are converted by k8s/objects.py, which live verification shares.
+The objects are converted by k8s/objects.py, which live verification shares. `meshspec import --from`
+reads the same folders for their Service objects as written, and each cluster's cilium-config.yaml
+(load_objects).
 """
 
 from __future__ import annotations
@@ -50,13 +52,7 @@ class State:
 
 def load_state(state_dir: str) -> tuple[State, list[Diagnostic]]:
     """Every cluster's Services with their EndpointSlices, and every problem found, sorted."""
-    if not os.path.isdir(state_dir):
-        raise StateError(f"{state_dir}: no such folder" if not os.path.exists(state_dir)
-                         else f"{state_dir} is not a folder; give the folder holding one folder per cluster")
-    entries = [os.path.join(state_dir, e) for e in _listdir(state_dir)]
-    clusters = tuple(os.path.basename(e) for e in entries if os.path.isdir(e))
-    if not clusters:
-        raise StateError(f"{state_dir} holds no cluster folder; put each cluster's objects in {state_dir}/<cluster>/")
+    entries, clusters = _cluster_folders(state_dir)
     diagnostics = [diagnostic("stray-file", "this file is not read: objects go in a cluster folder, "
                               f"{state_dir}/<cluster>/.", e)
                    for e in entries if os.path.isfile(e) and e.lower().endswith(EXTENSIONS)]
@@ -69,6 +65,19 @@ def load_state(state_dir: str) -> tuple[State, list[Diagnostic]]:
         for (kind, namespace, name), obj in sorted(meta.items()):
             objects.setdefault(kind, {}).setdefault(cluster, {})[namespace, name] = obj
     return State(clusters, dict(sorted(services.items())), objects), unique_sorted(diagnostics)
+
+
+def _cluster_folders(state_dir: str) -> tuple[list[str], tuple[str, ...]]:
+    """The visible entries of STATE_DIR (paths) and its cluster folders (names), sorted; StateError when it
+    is not a state folder."""
+    if not os.path.isdir(state_dir):
+        raise StateError(f"{state_dir}: no such folder" if not os.path.exists(state_dir)
+                         else f"{state_dir} is not a folder; give the folder holding one folder per cluster")
+    entries = [os.path.join(state_dir, e) for e in _listdir(state_dir)]
+    clusters = tuple(os.path.basename(e) for e in entries if os.path.isdir(e))
+    if not clusters:
+        raise StateError(f"{state_dir} holds no cluster folder; put each cluster's objects in {state_dir}/<cluster>/")
+    return entries, clusters
 
 
 def _listdir(folder: str) -> list[str]:
@@ -237,3 +246,72 @@ def _walk(doc: Document, obj: Any, at: Path, inherited: tuple[str, str] | None, 
 
 def _within(path: str, prefix: str) -> bool:
     return not prefix or path == prefix or path.startswith((prefix + ".", prefix + "["))
+
+
+# --- the objects themselves, for `meshspec import --from` ---------------------------------------------
+
+CILIUM_CONFIG_FILE = "cilium-config.yaml"  # what `verify --dump` writes when the ConfigMap was readable
+
+
+@dataclass(frozen=True)
+class ClusterObjects:
+    """One cluster folder's Services as written (camelCase JSON), and its cilium-config ConfigMap."""
+
+    cluster: str  # the folder's name
+    services: tuple[dict, ...]
+    cilium_config: dict | None
+    cilium_config_error: str | None
+
+
+def load_objects(state_dir: str) -> tuple[list[ClusterObjects], list[Diagnostic]]:
+    """Every cluster folder's Service objects (a Service with a problem is reported and left out, as is a
+    second one of the same name) and the ConfigMap named cilium-config in its cilium-config.yaml, if any."""
+    _, clusters = _cluster_folders(state_dir)
+    diagnostics: list[Diagnostic] = []
+    out = []
+    for cluster in clusters:
+        folder = os.path.join(state_dir, cluster)
+        services: dict[tuple[str, str], dict] = {}
+        for file in _files(folder, diagnostics):
+            for kind, item, doc, at in _read_file(file, diagnostics):
+                obj = _at(doc.data, at)
+                if kind == "Service" and (item.namespace, item.name) not in services and _well_formed(obj):
+                    services[(item.namespace, item.name)] = obj
+        config, why = _cilium_config(os.path.join(folder, CILIUM_CONFIG_FILE), diagnostics)
+        out.append(ClusterObjects(cluster, tuple(services.values()), config, why))
+    return out, unique_sorted(diagnostics)
+
+
+def _at(data: Any, path: Path) -> Any:
+    for part in path:
+        data = data[part]
+    return data
+
+
+def _well_formed(obj: Any) -> bool:
+    """A Service the checked path has nothing to report on (the fast path converts it)."""
+    found: list[str] = []
+    parse_service(obj, lambda code, path, message, at_key=False: found.append(code))
+    return not found
+
+
+def _cilium_config(file: str, diagnostics: list[Diagnostic]) -> tuple[dict | None, str | None]:
+    if not os.path.isfile(file):
+        return None, f"the dump has no {CILIUM_CONFIG_FILE}"
+    try:
+        docs = load_documents(read_text(file, MAX_STATE_FILE_BYTES), file)
+    except LoadError as exc:
+        diagnostics.append(exc.diagnostic)
+        return None, f"{file} cannot be read"
+    for doc in docs:
+        stack = [doc.data]
+        while stack:
+            obj = stack.pop(0)
+            if not isinstance(obj, dict):
+                continue
+            if obj.get("kind") == "ConfigMap" and isinstance(obj.get("metadata"), dict) \
+                    and obj["metadata"].get("name") == "cilium-config":
+                return obj, None
+            if isinstance(obj.get("items"), list):
+                stack.extend(obj["items"])
+    return None, f"{file} holds no ConfigMap cilium-config"

@@ -252,3 +252,31 @@ def plan_tree(files: Files, out_dir: str) -> TreeChanges:
                        tuple(sorted(relative(p) for p, _ in plan.writes if os.path.lexists(p))),
                        tuple(sorted(relative(p) for p in plan.removals)),
                        tuple(f"{b.path}: {b.reason}" for b in plan.blocked))
+
+# --- one file: `meshspec import -o FILE` ----------------------------------------------------------------
+
+def plan_file(path: str, content: bytes, header: str, force: bool = False) -> str | None:
+    """Why `path` may not be written with `content` (None: it may): the ownership rule for one file. Nothing
+    is there, or a regular file that starts with `header` (with `force`, any regular file); never a
+    symlink, whatever `force` says, and never a folder."""
+    if os.path.islink(path):
+        return "a symlink is here; meshspec never writes through one: remove it, or write elsewhere."
+    if os.path.lexists(path) and not os.path.isfile(path):
+        return "something other than a regular file is here: move it away."
+    if os.path.lexists(path) and not force and (_read(path) or b"")[:len(header.encode())] != header.encode():
+        return "this file was not written by meshspec, so it is not meshspec's to replace: move it away, " \
+               "or pass --force."
+    parent = _first_non_folder_above(path)
+    if parent is not None:
+        return f"{parent} is a file, so nothing can be written under it."
+    return None
+
+
+def write_file(path: str, content: bytes) -> bool:
+    """Write `path` atomically (after plan_file allowed it), making its folder; False when it already
+    held `content`."""
+    if _read(path) == content:
+        return False
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    _replace(os.path.abspath(path), content)
+    return True

@@ -59,3 +59,11 @@ def positive(kind: type):
             raise argparse.ArgumentTypeError(f"{text} must be above 0")
         return value
     return parse
+
+
+def add_cluster_options(parser: argparse.ArgumentParser, verb: str) -> None:
+    """--timeout and --concurrency, for the commands that reach clusters (verify, import)."""
+    parser.add_argument("--timeout", metavar="SECONDS", type=positive(float), default=10.0,
+                        help="per cluster (default 10)")
+    parser.add_argument("--concurrency", metavar="N", type=positive(int), default=8,
+                        help=f"clusters {verb} at once (default 8)")

@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.support import ROOT
-from tests.support.fuzz import ANY, MUTATION, OK_EXITS, SPECS, dump, mutate, run, seed_files
+from tests.support.fuzz import (ANY, CILIUM_CONFIG, MUTATION, OK_EXITS, SERVICE_OBJECT, SPECS, dump, mutate, run,
+                                seed_files)
 
 LONG = int(os.environ.get("MESHSPEC_FUZZ_EXAMPLES", "0"))
 FUZZ = settings(max_examples=LONG or 60, deadline=None, derandomize=not LONG, database=None,
@@ -86,6 +87,14 @@ def _replace_somewhere(obj, value, choice: float):
     return obj
 
 
+def assert_import_validates(folder, out) -> None:
+    """`meshspec import --from FOLDER` exits 0 whatever the folder holds, and what it wrote validates with no error."""
+    code, _, err = run("import", "--from", str(folder), "-o", str(out), "--force")
+    assert code == 0, err
+    code, _, err = run("validate", str(out))
+    assert code == 0, err + out.read_text()
+
+
 @FUZZ
 @given(edits=st.lists(st.tuples(st.integers(0, len(STATE) - 1), st.floats(0, 1), ANY), max_size=6),
        as_json=st.booleans(), mutations=st.lists(MUTATION, max_size=2))
@@ -102,4 +111,19 @@ def test_mutated_state_folders(tmp_path_factory, edits, as_json, mutations):
     for argv in (["simulate", str(folder)], ["simulate", str(folder), "--format", "json"]):
         code, _, _ = run(*argv)
         assert code in OK_EXITS, argv
+    assert_import_validates(folder, folder / "mesh.yaml")
+    shutil.rmtree(folder)
+
+
+@FUZZ
+@given(clusters=st.lists(st.tuples(st.lists(SERVICE_OBJECT, max_size=5), CILIUM_CONFIG), min_size=1, max_size=3))
+def test_import_of_generated_services_always_validates(tmp_path_factory, clusters):
+    folder = tmp_path_factory.mktemp("import")
+    for i, (services, config) in enumerate(clusters):
+        cluster = folder / f"c{i}"
+        cluster.mkdir()
+        (cluster / "services.yaml").write_bytes(dump({"apiVersion": "v1", "kind": "List", "items": services}))
+        if config is not None:
+            (cluster / "cilium-config.yaml").write_bytes(dump(config))
+    assert_import_validates(folder, folder / "mesh.yaml")
     shutil.rmtree(folder)

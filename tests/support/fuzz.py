@@ -199,3 +199,34 @@ def dump(doc: object) -> bytes:
         return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False).encode("utf-8", "surrogatepass")
     except (yaml.YAMLError, ValueError):
         return json.dumps(doc, default=str).encode("utf-8", "surrogatepass")
+
+
+# --- what `meshspec import` reads: Service objects and cilium-config, as a cluster (or a dump) serves them --
+
+ANNOTATION_KEYS = ["service.cilium.io/global", "io.cilium/global-service", "service.cilium.io/shared",
+                   "io.cilium/shared-service", "service.cilium.io/affinity", "io.cilium/service-affinity",
+                   "service.cilium.io/lb-l7", "service.cilium.io/bogus", "example.com/owner", "bad key!",
+                   "kubectl.kubernetes.io/last-applied-configuration", "pulumi.com/skipAwait"]
+FLAG_VALUES = ["true", "True", "TRUE", "false", "yes", "1", "local", "Local", "remote", "none", "", "x" * 70,
+               '{"spec": {"ports": [{"port": 80, "nodePort": 30080}]}}', "{"]
+SERVICE_OBJECT = st.fixed_dictionaries({
+    "apiVersion": st.just("v1"), "kind": st.just("Service"),
+    "metadata": _often(st.fixed_dictionaries(
+        {"name": _often(st.sampled_from(["web", "api", "db", "Web", "a" * 70, ""]))},
+        optional={"namespace": _often(st.sampled_from(["shop", "default", "data", "Bad_NS"])),
+                  "annotations": _often(st.dictionaries(st.sampled_from(ANNOTATION_KEYS), st.sampled_from(FLAG_VALUES),
+                                                        max_size=5)),
+                  "labels": _often(st.dictionaries(st.sampled_from(["app", "team", "app.kubernetes.io/managed-by",
+                                                                    "x/y/z"]),
+                                                   st.sampled_from(["web", "meshspec", "", "-bad", "a" * 70]),
+                                                   max_size=3))})),
+    "spec": _often(SERVICE_SPEC)})
+CILIUM_DATA = st.fixed_dictionaries({}, optional={
+    "cluster-name": _often(st.sampled_from(["cluster-a", "cluster-b", "default", "Bad Name", "", "a" * 40])),
+    "cluster-id": _often(st.sampled_from(["1", "2", "0", "255", "256", "511", "-1", "x", ""])),
+    "cluster-pool-ipv4-cidr": _often(st.sampled_from(["10.0.0.0/8", "10.1.0.0/16 10.2.0.0/16", "10.1.0.1/16",
+                                                      "nope", ""])),
+    "cluster-pool-ipv6-cidr": _often(st.sampled_from(["fd00::/104", "fd00::1/104", "zz"]))})
+CILIUM_CONFIG = st.one_of(st.none(), st.builds(
+    lambda data: {"apiVersion": "v1", "kind": "ConfigMap",
+                  "metadata": {"name": "cilium-config", "namespace": "kube-system"}, "data": data}, _often(CILIUM_DATA)))

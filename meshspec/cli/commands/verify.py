@@ -9,7 +9,7 @@ from typing import Sequence
 
 from ...diagnostics import Diagnostic
 from ...spec.model import Mesh
-from ..command import UsageError, checked_mesh, positive, require_folder_or_absent
+from ..command import UsageError, add_cluster_options, checked_mesh, require_folder_or_absent
 from ..status import EXIT_INVALID, EXIT_OK, EXIT_UNREACHABLE
 
 
@@ -22,10 +22,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
     parser.add_argument("--dump", metavar="DIR", help="also write the observed objects to DIR/<cluster>/, as "
                         "`meshspec simulate` reads them (Secrets are never read)")
-    parser.add_argument("--timeout", metavar="SECONDS", type=positive(float), default=10.0,
-                        help="per cluster (default 10)")
-    parser.add_argument("--concurrency", metavar="N", type=positive(int), default=8,
-                        help="clusters queried at once (default 8)")
+    add_cluster_options(parser, "queried")
 
 
 def run(args: argparse.Namespace) -> int:
