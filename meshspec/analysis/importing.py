@@ -40,6 +40,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import yaml
 
 from ..cilium.annotations import AFFINITY_KEYS, GLOBAL_KEYS, OWNED, PREFIX, SHARED_KEYS, read_flags
+from ..cilium.versions import image_version
 from ..diagnostics import Diagnostic
 from ..k8s.names import CLUSTER_NAME_MAX, MANAGED_BY_LABEL, cluster_name_problem, is_dns1123_label
 from ..k8s.observed import Obj, object_key
@@ -61,6 +62,7 @@ class ClusterRead:
     services: tuple[Obj, ...]
     cilium_config: Obj | None = None  # the cilium-config ConfigMap; None when not readable
     cilium_config_error: str | None = None  # why not
+    cilium_image: str | None = None  # the `cilium` DaemonSet's agent image (its tag: the version it runs)
 
 
 @dataclass(frozen=True)
@@ -127,18 +129,41 @@ def import_mesh(reads: Sequence[ClusterRead], *, name: str = "imported", namespa
                 if key != ("default", "kubernetes")  # the API server's own Service, never a global one
                 and (all_services or any(carries_global(o) for o in by_cluster.values()))}
     services = [_service(key, by_cluster, names, warnings) for key, by_cluster in selected.items()]
-    imported = Imported(_document(name, clusters, services), warnings)
+    version = _cilium_version(reads, names, warnings)
+    imported = Imported(_document(name, clusters, services, version), warnings)
     _drop_invalid(imported)
     return imported
 
 
-def _document(name: str, clusters: list[dict], services: list[dict]) -> dict[str, Any]:
+def _cilium_version(reads: Sequence[ClusterRead], names: Sequence[str], warnings: list[ImportWarning]) -> str | None:
+    """The Cilium version the clusters run, from their agent images' tags: the spec's cilium.version, so that
+    explain and validate model the release that runs. Clusters on other releases are a warning each (the
+    majority's is taken); None when no image was read or tagged."""
+    running = {}
+    for cluster, read in zip(names, reads):
+        version = image_version(read.cilium_image) if read.cilium_image else None
+        if version is not None:
+            running[cluster] = version
+    if not running:
+        return None
+    chosen = running[majority({c: str(v) for c, v in running.items()}, list(running))]
+    for cluster, version in running.items():
+        if version.minor_version != chosen.minor_version:  # another patch release routes the same (verify agrees)
+            warnings.append(ImportWarning("import-differs", cluster, "cilium", f"runs Cilium {version}, most "
+                                          f"clusters {chosen}: the spec says {chosen} (spec.cilium.version), and "
+                                          "verify reports this cluster until its Cilium minor release matches"))
+    return str(chosen)
+
+
+def _document(name: str, clusters: list[dict], services: list[dict], version: str | None = None) -> dict[str, Any]:
     defaults = _defaults(services)
     for service in services:
         _placement(service, defaults)
     spec: dict[str, Any] = {}
     if any(defaults[f] != DEFAULT_PLACEMENT[f] for f in FLAGS):
         spec["defaults"] = {f: defaults[f] for f in FLAGS if defaults[f] != DEFAULT_PLACEMENT[f]}
+    if version is not None:
+        spec["cilium"] = {"version": version}
     spec["clusters"] = clusters
     spec["services"] = [_entry(s) for s in services]
     return {"apiVersion": API_VERSION, "kind": KIND, "metadata": {"name": name}, "spec": spec}

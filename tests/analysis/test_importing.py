@@ -73,6 +73,28 @@ def test_clusters_take_name_id_and_pod_cidrs_from_cilium_config_in_the_order_giv
     assert warnings == []
 
 
+def test_the_cilium_version_the_clusters_run_becomes_spec_cilium_version():
+    # verify reads the same image tag (adapters/live.py); without spec.cilium.version explain and validate
+    # would model meshspec's default release instead of the one that runs.
+    images = ["quay.io/cilium/cilium:v1.18.4@sha256:" + "0" * 64, "quay.io/cilium/cilium:v1.18.6",
+              "quay.io/cilium/cilium:v1.19.2", None]
+    reads = [ClusterRead(r.source, r.services, r.cilium_config, r.cilium_config_error, image)
+             for r, image in zip(clusters([], [], [], []), images)]
+    document, warnings, mesh = imported(reads)
+    assert document["spec"]["cilium"] == {"version": "1.18.4"}  # the majority's minor; a patch apart agrees
+    assert str(mesh.cilium.version) == "1.18.4"
+    assert warnings == ["cluster-c: cilium: warning: runs Cilium 1.19.2, most clusters 1.18.4: the spec says "
+                        "1.18.4 (spec.cilium.version), and verify reports this cluster until its Cilium minor "
+                        "release matches [import-differs]"]
+
+
+def test_no_readable_image_leaves_the_cilium_version_out():
+    reads = [ClusterRead(r.source, r.services, r.cilium_config, r.cilium_config_error, "cilium:latest")
+             for r in clusters([], [])]
+    document, warnings, _ = imported(reads)
+    assert "cilium" not in document["spec"] and warnings == []
+
+
 def test_an_unreadable_cilium_config_is_a_warning_naming_the_guessed_name_and_id():
     document, warnings, _ = imported(clusters([], [], configs=[config("east", 2), None]))
     assert document["spec"]["clusters"][1] == {"name": "kind-b", "id": 1, "context": "kind-b"}

@@ -115,7 +115,8 @@ def _from_clusters(args: argparse.Namespace):
         if result.namespaces is not None:
             print(f"meshspec import: context {context}: warning: listing Services in every namespace is "
                   f"forbidden: read {', '.join(result.namespaces)} only [import-skipped]", file=sys.stderr)
-        reads.append(ClusterRead(context, result.services, result.cilium_config, result.cilium_config_error))
+        reads.append(ClusterRead(context, result.services, result.cilium_config, result.cilium_config_error,
+                                 result.cilium_image))
     return reads, _origin("contexts", args.context, args)
 
 
