@@ -393,7 +393,7 @@ def test_cli_unreachable_cluster_exits_4_and_the_others_are_reported(kube, capsy
     assert "cluster-a (context kind-a): ok\n" in out
     assert "cluster-b (context kind-b): 1 problem\n  shop/web: spec drift: spec.selector.app is \"other\"" in out
     assert "cluster-c (context kind-c): UNREACHABLE: cannot connect" in out
-    assert err.endswith("verify: 3 clusters checked, 1 problems, 1 unreachable\n")
+    assert err.endswith("verify: 3 clusters checked, 1 problem, 1 unreachable\n")
 
 
 def test_cli_slow_cluster_hits_the_timeout(kube, capsys):

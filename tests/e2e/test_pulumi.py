@@ -243,7 +243,7 @@ def test_drift_is_reported_by_verify_and_refresh_then_up_restore_it(project, mes
     assert "cluster-b (context cluster-b-readonly): 1 problem" in lines, r.stdout
     drift = [line for line in lines if line.startswith("  shop/checkout: ")]
     assert len(drift) == 1 and key in drift[0] and "annotation" in drift[0], r.stdout
-    assert r.stderr.endswith("verify: 3 clusters checked, 1 problems, 0 unreachable\n"), r.stderr
+    assert r.stderr.endswith("verify: 3 clusters checked, 1 problem, 0 unreachable\n"), r.stderr
     refresh = project.run("refresh", "mesh")
     assert refresh.changed() == {"update": 1}, refresh.output  # the state learns of the drift
     up = project.run("up", "mesh")

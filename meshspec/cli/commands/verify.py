@@ -68,9 +68,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {len(written)} files to {args.dump}/ (read them with `meshspec simulate {args.dump}`)",
               file=sys.stderr)
     sys.stdout.write(report_json(report) if args.format == "json" else report_text(report))
-    print(f"verify: {len(targets)} clusters checked, {len(report.problems)} problems, "
+    print(f"verify: {_count(len(targets), 'cluster')} checked, {_count(len(report.problems), 'problem')}, "
           f"{len(report.unreachable)} unreachable", file=sys.stderr)
     return exit_code(report)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def exit_code(report) -> int:
