@@ -115,6 +115,20 @@ def test_validate_and_simulate_import_nothing_they_do_not_need():
         assert sorted(m for m in NOT_ON_VALIDATES_PATH if m in loaded) == [], argv
 
 
+def test_every_dataclass_on_validates_and_simulates_path_has_a_docstring():
+    # Without one, @dataclass computes a docstring from inspect.signature(cls) at import: about a quarter
+    # of the cost of defining the class, paid on every start-up (README, "Start-up").
+    code = ("import dataclasses, sys; from meshspec.cli import main; main(%r); print(); "
+            "print(' '.join(sorted(name + '.' + key for name, module in list(sys.modules.items()) "
+            "if name.startswith('meshspec') for key, value in vars(module).items() "
+            "if dataclasses.is_dataclass(value) and isinstance(value, type) and value.__module__ == name "
+            "and (value.__doc__ or '').startswith(value.__name__ + '('))))")
+    for argv in (["validate", "examples/mesh.yaml"], ["simulate", "examples/state"]):
+        done = subprocess.run([sys.executable, "-c", code % (argv,)], cwd=ROOT, capture_output=True, text=True,
+                              check=True)
+        assert done.stdout.splitlines()[-1].split() == [], argv
+
+
 def test_the_public_api():
     import meshspec
 

@@ -70,6 +70,7 @@ def derived_name(namespace: str, name: str) -> str:
 
 @dataclass(frozen=True)
 class McsPort:
+    """A port of a ServiceExport's Service, as MCSAPIServiceSpec carries it."""
     name: str
     port: int
     protocol: str = "TCP"
@@ -100,12 +101,14 @@ class Export:
 
 @dataclass(frozen=True)
 class Conflict:
+    """Why the exports of a Service do not agree, as the ServiceExport's Conflict condition says it."""
     reason: str  # PortConflict, IPFamilyConflict, TypeConflict, ...
     message: str
 
 
 @dataclass(frozen=True)
 class ServiceImport:
+    """The ServiceImport Cilium creates in every cluster from a Service's exports."""
     namespace: str
     name: str
     ports: tuple[McsPort, ...]
