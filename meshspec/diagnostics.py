@@ -13,6 +13,7 @@ Path = tuple  # tuple[PathPart, ...]
 
 @dataclass(frozen=True, order=True)
 class Diagnostic:
+    """One problem found, located: FILE:LINE:COL, severity, code and message."""
     severity: str  # "error" | "warning"
     code: str
     message: str

@@ -14,6 +14,7 @@ ERROR, WARNING = "error", "warning"
 
 @dataclass(frozen=True)
 class Rule:
+    """One diagnostic code: its severity, what is wrong, what to do, which commands report it."""
     code: str
     severity: str  # ERROR | WARNING
     summary: str  # one line: what is wrong

@@ -93,6 +93,42 @@ def test_a_command_loads_only_its_own_module():
     assert not {m for m in loaded if m.startswith(("meshspec.adapters", "meshspec.analysis"))}
 
 
+def _newly_loaded_by(argv):
+    """The modules the command itself imports: those loaded before meshspec (site, and in a `pip install
+    -e` checkout setuptools' editable finder, which brings pathlib) are left out."""
+    code = ("import sys; before = set(sys.modules); from meshspec.cli import main; main(%r); "
+            "print(); print(' '.join(sorted(set(sys.modules) - before)))" % (argv,))
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    return set(done.stdout.splitlines()[-1].split())
+
+
+# Each of these cost validate's start-up 2-8 ms (README, "Start-up") and is needed only off its path: SARIF
+# output (pathlib, urllib.parse), MCS derived names (hashlib), the full Kubernetes schemas (pathlib).
+NOT_ON_VALIDATES_PATH = ("pathlib", "urllib.parse", "hashlib", "_hashlib", "ntpath", "importlib.metadata",
+                         "cerberus", "jsonschema", "kubernetes", "pulumi", "shlex", "subprocess", "threading")
+
+
+def test_validate_and_simulate_import_nothing_they_do_not_need():
+    for argv in (["validate", "examples/mesh.yaml"], ["simulate", "examples/state"]):
+        loaded = _newly_loaded_by(argv)
+        assert "meshspec.cli.main" in loaded  # the list is what the command loaded
+        assert sorted(m for m in NOT_ON_VALIDATES_PATH if m in loaded) == [], argv
+
+
+def test_every_dataclass_on_validates_and_simulates_path_has_a_docstring():
+    # Without one, @dataclass computes a docstring from inspect.signature(cls) at import: about a quarter
+    # of the cost of defining the class, paid on every start-up (README, "Start-up").
+    code = ("import dataclasses, sys; from meshspec.cli import main; main(%r); print(); "
+            "print(' '.join(sorted(name + '.' + key for name, module in list(sys.modules.items()) "
+            "if name.startswith('meshspec') for key, value in vars(module).items() "
+            "if dataclasses.is_dataclass(value) and isinstance(value, type) and value.__module__ == name "
+            "and (value.__doc__ or '').startswith(value.__name__ + '('))))")
+    for argv in (["validate", "examples/mesh.yaml"], ["simulate", "examples/state"]):
+        done = subprocess.run([sys.executable, "-c", code % (argv,)], cwd=ROOT, capture_output=True, text=True,
+                              check=True)
+        assert done.stdout.splitlines()[-1].split() == [], argv
+
+
 def test_the_public_api():
     import meshspec
 

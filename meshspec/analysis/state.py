@@ -41,6 +41,7 @@ class StateError(Exception):
 
 @dataclass(frozen=True)
 class State:
+    """An observed cluster state: every cluster's Services with their EndpointSlices, and its MCS objects."""
     clusters: tuple[str, ...]  # sorted cluster folder names
     # (namespace, name) -> {cluster: that cluster's copy}; both levels sorted
     services: dict[tuple[str, str], dict[str, ClusterService]]

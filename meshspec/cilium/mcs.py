@@ -35,7 +35,6 @@ Read from Cilium's sources (github.com/cilium/cilium, main as of the 1.20 line):
 from __future__ import annotations
 
 import base64
-import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Mapping, Sequence
 
@@ -63,12 +62,15 @@ def clusterset_name(namespace: str, name: str) -> str:
 
 def derived_name(namespace: str, name: str) -> str:
     """service_controller.go derivedName (taken from mcs-api's controllers/common.go)."""
+    import hashlib  # here, not at import: hashlib's OpenSSL binding is 4-6 ms of every command's start-up
+
     digest = hashlib.sha256(f"{namespace}/{name}".encode()).digest()
     return "derived-" + base64.b32hexencode(digest).decode().rstrip("=").lower()[:10]
 
 
 @dataclass(frozen=True)
 class McsPort:
+    """A port of a ServiceExport's Service, as MCSAPIServiceSpec carries it."""
     name: str
     port: int
     protocol: str = "TCP"
@@ -99,12 +101,14 @@ class Export:
 
 @dataclass(frozen=True)
 class Conflict:
+    """Why the exports of a Service do not agree, as the ServiceExport's Conflict condition says it."""
     reason: str  # PortConflict, IPFamilyConflict, TypeConflict, ...
     message: str
 
 
 @dataclass(frozen=True)
 class ServiceImport:
+    """The ServiceImport Cilium creates in every cluster from a Service's exports."""
     namespace: str
     name: str
     ports: tuple[McsPort, ...]

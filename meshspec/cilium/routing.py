@@ -27,6 +27,7 @@ from .versions import CiliumVersion
 
 @dataclass(frozen=True)
 class Port:
+    """A Service or EndpointSlice port."""
     name: str  # "" when unnamed
     port: int
     protocol: str = "TCP"
@@ -34,6 +35,7 @@ class Port:
 
 @dataclass(frozen=True)
 class Endpoint:
+    """One EndpointSlice endpoint: its address and its conditions."""
     address: str
     # Kubernetes' EndpointConditions with their defaults: ready and serving unknown mean ready.
     ready: bool = True
@@ -43,6 +45,7 @@ class Endpoint:
 
 @dataclass(frozen=True)
 class EndpointSlice:
+    """An EndpointSlice of one Service in one cluster: its ports, endpoints and address type."""
     ports: tuple[Port, ...]  # port = the backend's own (target) port
     endpoints: tuple[Endpoint, ...]
     address_type: str = "IPv4"  # IPv4 | IPv6 | FQDN (FQDN slices are not load-balanced)
@@ -78,6 +81,7 @@ class _Endpoint:
 
 @dataclass(frozen=True)
 class Backend:
+    """One backend Cilium load-balances a frontend to: an endpoint's address and port in a cluster."""
     cluster: str
     address: str
     port: int

@@ -21,6 +21,7 @@ class VersionError(ValueError):
 
 @dataclass(frozen=True)
 class CiliumVersion:
+    """A Cilium release, or any patch release of a minor when patch is None."""
     major: int
     minor: int
     patch: int | None = None  # None: "any patch release of this minor"

@@ -8,7 +8,7 @@ import difflib
 import functools
 import json
 import importlib.util
-import pathlib
+import os
 from typing import Any, Iterator
 
 from ..diagnostics import Report
@@ -20,15 +20,23 @@ Finding = tuple[tuple, str, bool]
 @functools.lru_cache(maxsize=None)
 def schema_version() -> str:
     """The newest Kubernetes version whose strict schemas kubernetes-validate ships."""
-    folders = (f.name for f in _schema_root().iterdir())
+    folders = os.listdir(_schema_folder())
     versions = [f[1:-len("-local-strict")] for f in folders if f.startswith("v") and f.endswith("-local-strict")]
     return max(versions, key=lambda v: tuple(int(p) for p in v.split(".")))
 
 
-def _schema_root() -> pathlib.Path:
-    # Found without importing kubernetes_validate, whose __init__ pulls in heavy helpers we do not use.
+def _schema_folder() -> str:
+    # Found without importing kubernetes_validate, whose __init__ pulls in heavy helpers we do not use; a
+    # str, not a pathlib.Path: pathlib (with urllib.parse and ntpath) is 4-8 ms of validate's start-up.
     spec = importlib.util.find_spec("kubernetes_validate")
-    return pathlib.Path(spec.submodule_search_locations[0]) / "kubernetes-json-schema"
+    return os.path.join(spec.submodule_search_locations[0], "kubernetes-json-schema")
+
+
+def _schema_root():
+    """The folder as a pathlib.Path, for the code that reads the full schemas (not validate's path)."""
+    import pathlib
+
+    return pathlib.Path(_schema_folder())
 
 
 # The JSON Schema keywords Kubernetes' Service schema uses; the tests check that no other appears,
@@ -49,7 +57,8 @@ _TYPES = {
 
 # The Service schema with only the definitions it refers to (15 of 862): 37 kB to read on every validate
 # instead of 1.8 MB. Used when it was taken from the schema version installed; rewrite it with write_bundle().
-BUNDLE = pathlib.Path(__file__).resolve().parent.parent / "data" / "kubernetes-service-schema.json"
+BUNDLE = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "data",
+                      "kubernetes-service-schema.json")
 
 
 @functools.lru_cache(maxsize=None)
@@ -57,7 +66,8 @@ def _schemas() -> tuple[dict, dict]:
     """(Service schema, definitions by name) from kubernetes-validate's strict schemas."""
     version = schema_version()
     try:
-        bundled = json.loads(BUNDLE.read_text(encoding="utf-8"))
+        with open(BUNDLE, encoding="utf-8") as file:
+            bundled = json.loads(file.read())
     except (OSError, ValueError):
         bundled = {}
     if bundled.get("version") == version:
@@ -92,7 +102,8 @@ def bundle(version: str) -> dict:
 
 def write_bundle() -> None:
     """Rewrite BUNDLE from the newest schema version installed (after upgrading kubernetes-validate)."""
-    BUNDLE.write_text(json.dumps(bundle(schema_version()), separators=(",", ":")) + "\n", encoding="utf-8")
+    with open(BUNDLE, "w", encoding="utf-8") as file:
+        file.write(json.dumps(bundle(schema_version()), separators=(",", ":")) + "\n")
 
 
 def check_service(obj: dict[str, Any], report: Report) -> None:

@@ -39,6 +39,7 @@ _YAML11_BOOLS = {"yes", "no", "on", "off", "y", "n"}
 
 @dataclass(frozen=True)
 class Position:
+    """Where a value was written in its file."""
     line: int  # 1-based
     column: int  # 1-based
 

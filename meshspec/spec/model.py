@@ -29,6 +29,7 @@ APISERVER_PORT = 2379  # the clustermesh-apiserver Service's port for LoadBalanc
 
 @dataclass(frozen=True)
 class Placement:
+    """Where a Service is served from and used: Cilium's global, shared and affinity annotations."""
     is_global: bool
     shared: bool
     affinity: str  # one of AFFINITIES
@@ -40,6 +41,7 @@ class Placement:
 
 @dataclass(frozen=True)
 class Cluster:
+    """spec.clusters[]: one cluster of the mesh, its Cilium cluster ID and how peers reach it."""
     name: str
     id: int
     context: str
@@ -78,6 +80,7 @@ class CiliumSettings:
 
 @dataclass(frozen=True)
 class ArgoCD:
+    """spec.gitops.argocd: the Argo CD Applications that point each cluster at the render."""
     repo_url: str
     target_revision: str = "HEAD"
     project: str = "default"
@@ -86,6 +89,7 @@ class ArgoCD:
 
 @dataclass(frozen=True)
 class Flux:
+    """spec.gitops.flux: the Flux Kustomizations that point each cluster at the render."""
     namespace: str = "flux-system"
     interval: str = "10m"
     source_kind: str = "GitRepository"
@@ -104,6 +108,7 @@ class GitOps:
 
 @dataclass(frozen=True)
 class Service:
+    """spec.services[]: one Service, the same ServiceSpec in every cluster it is placed in."""
     name: str
     namespace: str
     spec: Mapping[str, Any]
@@ -152,6 +157,7 @@ class Service:
 
 @dataclass(frozen=True)
 class Mesh:
+    """A checked mesh spec: its clusters, services and the settings that apply to all of them."""
     name: str
     clusters: tuple[Cluster, ...]
     services: tuple[Service, ...]

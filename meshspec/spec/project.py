@@ -75,6 +75,7 @@ def _load(file: str) -> Document | None:
 
 @dataclass
 class Stack:
+    """One Pulumi stack file of the project: its name, document and config."""
     name: str
     doc: Document
     config: dict

@@ -1,5 +1,7 @@
 """Cluster Mesh setup: the Cilium Helm values each cluster gets, and the checks on spec.cilium."""
 
+import pathlib
+
 import jsonschema
 import pytest
 import yaml
@@ -23,7 +25,7 @@ def example():
 
 
 def test_example_values_pass_the_cilium_charts_own_schema(example):
-    schema = yaml.safe_load(SCHEMA_FILE.read_text())
+    schema = yaml.safe_load(pathlib.Path(SCHEMA_FILE).read_text())
     for cluster in example.clusters:
         values = cluster_values(example, cluster)
         jsonschema.Draft7Validator(schema).validate(values)

@@ -2,6 +2,7 @@
 
 import copy
 import json
+import pathlib
 
 import jsonschema
 import pytest
@@ -105,7 +106,7 @@ def test_schema_version_is_the_newest_shipped():
 
 def test_the_bundled_service_schema_is_what_kubernetes_validate_ships():
     """meshspec/data/kubernetes-service-schema.json: rewrite it with service_schema.write_bundle()."""
-    bundled = json.loads(kubeschema.BUNDLE.read_text(encoding="utf-8"))
+    bundled = json.loads(pathlib.Path(kubeschema.BUNDLE).read_text(encoding="utf-8"))
     assert bundled == kubeschema.bundle(bundled["version"])
     # A newer kubernetes-validate makes the bundle unused (the full definitions are read), not wrong.
 
