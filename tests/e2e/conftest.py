@@ -103,7 +103,8 @@ def _report_lines() -> list[str]:
     engine's times)."""
     lines = []
     for name in ("tests.e2e.test_service_validation", "e2e.test_service_validation",
-                 "tests.e2e.test_large", "e2e.test_large", "tests.e2e.test_pulumi", "e2e.test_pulumi"):
+                 "tests.e2e.test_large", "e2e.test_large", "tests.e2e.test_pulumi", "e2e.test_pulumi",
+                 "tests.e2e.test_takeover", "e2e.test_takeover"):
         module = sys.modules.get(name)
         lines += getattr(module, "TABLE", [])
     return lines
