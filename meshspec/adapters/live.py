@@ -190,7 +190,9 @@ def _namespace_names(core: Any, namespaces: Sequence[str], budget: Callable[[], 
     return frozenset(present), tuple(objects)
 
 
-MCS_API = ("multicluster.x-k8s.io", "v1alpha1")  # the version every Cilium with MCS-API serves (artifacts/mcs.py)
+# Listed as v1alpha1: the CRDs of every Cilium with MCS-API serve it (1.20's mcs-api v0.5.0 CRDs serve
+# v1alpha1 and v1beta1 with one schema; cilium/mcs.py service_export_api_version), so one read fits all.
+MCS_API = ("multicluster.x-k8s.io", "v1alpha1")
 
 
 def _list_mcs(custom: Any, plural: str, namespaces: Sequence[str], budget: Callable[[], float]
