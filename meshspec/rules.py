@@ -111,6 +111,10 @@ RULES: dict[str, Rule] = _rules(
          "not a Go duration.", "Set a duration such as 10m."),
     Rule("cilium-feature-version", WARNING, "A spec.cilium setting the spec's Cilium version does not have, so "
          "nothing is rendered for it.", "Upgrade Cilium, or remove the setting."),
+    Rule("feature-without-clustermesh", WARNING, "spec.cilium sets mcsapi or defaultGlobalNamespace, which are "
+         "Cilium Helm values, but no cluster has clustermesh.address, so meshspec sets up no Cluster Mesh and "
+         "renders no values.", "Give every cluster clustermesh.address so meshspec renders the Cluster Mesh "
+         "values, or set the key the message names in the Cilium values you manage."),
     Rule("mcs-manual-setup", WARNING, "MCS-API on a Cilium version that installs neither its CRDs nor the "
          "CoreDNS configuration.", "Install the MCS-API CRDs and configure CoreDNS by hand, or use Cilium 1.19+."),
     Rule("no-clusters", ERROR, "services[].clusters is empty, so the Service exists nowhere.", "List at least "
@@ -184,6 +188,12 @@ RULES: dict[str, Rule] = _rules(
     Rule("orphan-endpointslice", WARNING, "An EndpointSlice whose Service is not in the cluster; it is ignored.",
          "Dump the Service too, or check its kubernetes.io/service-name label.", ("simulate",)),
     Rule("duplicate-endpointslice", ERROR, "The same EndpointSlice is defined twice in a cluster.", "Keep one "
+         "copy.", ("simulate",)),
+    Rule("duplicate-namespace", ERROR, "The same Namespace is defined twice in a cluster.", "Keep one copy.",
+         ("simulate",)),
+    Rule("duplicate-serviceexport", ERROR, "The same ServiceExport is defined twice in a cluster.", "Keep one "
+         "copy.", ("simulate",)),
+    Rule("duplicate-serviceimport", ERROR, "The same ServiceImport is defined twice in a cluster.", "Keep one "
          "copy.", ("simulate",)),
     # --- diff risks (analysis/diff.py) ----------------------------------------------------------------
     Rule("no-backends", ERROR, "Clients in a cluster are left with no backend.", "Share endpoints from a cluster "

@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from meshspec.analysis.state import _KINDS as STATE_KINDS
 from meshspec.diagnostics import diagnostic
 from meshspec.formats.rules import END, START, rules_markdown
 from meshspec.rules import ERROR, RULES, WARNING
@@ -16,9 +17,10 @@ SOURCES = {p: p.read_text() for p in (ROOT / "meshspec").rglob("*.py") if p.name
 EMITTED = re.compile(r'(?:report|diagnostic|_problem|Risk|ImportWarning)\(\s*"([a-z0-9-]+)"|_fatal\(\s*file,\s*"([a-z0-9-]+)"'
                      r'|Problem\([^,()]+, "([a-z0-9-]+)"|^\s*yield \(?[^"\n]*, "([a-z0-9-]+)",\s*f?"'
                      r'|\("([a-z0-9-]+-drift)", ', re.MULTILINE)
-# Codes built from a pattern: f"duplicate-{kind.lower()}", f"{what}-key", f"{what[:-1]}-drift".
-FAMILIES = {"duplicate-service", "duplicate-endpointslice", "label-key", "annotation-key", "annotation-drift",
-            "label-drift"}
+# Codes built from a pattern: f"duplicate-{kind.lower()}" for every kind a state folder reads, f"{what}-key",
+# f"{what[:-1]}-drift".
+FAMILIES = {f"duplicate-{kind.lower()}" for kind in set(STATE_KINDS.values()) if kind != "DaemonSet"} | {
+    "label-key", "annotation-key", "annotation-drift", "label-drift"}
 
 
 def _emitted() -> set[str]:

@@ -25,12 +25,11 @@ import threading
 import time
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from ..k8s.cilium_agent import CILIUM_AGENT_CONTAINER, CILIUM_DAEMONSET, DAEMONSET_API, agent_image, minimal_daemonset
 from ..k8s.objects import SERVICE_NAME_LABEL
 from ..k8s.observed import Obj, Observed, Result, Target, Unreachable, labels, object_key
 
 CILIUM_CONFIG = "cilium-config"
-CILIUM_DAEMONSET = "cilium"  # the agent DaemonSet of Cilium's chart (templates/cilium-agent/daemonset.yaml)
-CILIUM_AGENT_CONTAINER = "cilium-agent"
 PAGE_SIZE = 500
 GRACE_SECONDS = 2.0  # past the timeout, before a worker that ignores its deadline is abandoned
 
@@ -155,16 +154,6 @@ def observe(target: Target, keep: Callable[[Obj], bool], namespaces: Sequence[st
                     namespace_objects=namespace_objects)
 
 
-def agent_image(daemonset: Obj) -> str | None:
-    """The image of the DaemonSet's cilium-agent container."""
-    template = ((daemonset.get("spec") or {}).get("template") or {}).get("spec") or {}
-    for container in template.get("containers") or ():
-        if isinstance(container, dict) and container.get("name") == CILIUM_AGENT_CONTAINER:
-            image = container.get("image")
-            return image if isinstance(image, str) else None
-    return None
-
-
 def _namespace_names(core: Any, namespaces: Sequence[str], budget: Callable[[], float]
                      ) -> tuple[frozenset[str] | None, tuple[Obj, ...]]:
     """Which of `namespaces` the cluster has (a GET each: there are few, and `get namespaces` is what
@@ -190,7 +179,9 @@ def _namespace_names(core: Any, namespaces: Sequence[str], budget: Callable[[], 
     return frozenset(present), tuple(objects)
 
 
-MCS_API = ("multicluster.x-k8s.io", "v1alpha1")  # the version every Cilium with MCS-API serves (artifacts/mcs.py)
+# Listed as v1alpha1: the CRDs of every Cilium with MCS-API serve it (1.20's mcs-api v0.5.0 CRDs serve
+# v1alpha1 and v1beta1 with one schema; cilium/mcs.py service_export_api_version), so one read fits all.
+MCS_API = ("multicluster.x-k8s.io", "v1alpha1")
 
 
 def _list_mcs(custom: Any, plural: str, namespaces: Sequence[str], budget: Callable[[], float]
@@ -356,7 +347,9 @@ DUMP_HEADER = "# Written by meshspec verify --dump: what this cluster served. Th
 
 def write_dump(folder: str, results: Iterable[Result]) -> list[str]:
     """The observed objects as `meshspec simulate` reads them: FOLDER/<cluster>/services.yaml and
-    endpointslices.yaml (kind: List), plus cilium-config.yaml when it was readable (simulate skips it).
+    endpointslices.yaml (kind: List), plus cilium-config.yaml when it was readable (simulate skips it) and
+    cilium-daemonset.yaml, the cilium DaemonSet reduced to its agent image, when it was read (simulate
+    routes the cluster with the Cilium version of its tag).
     Unreachable clusters get no folder. Written as render writes (artifacts/files.py): only over files
     an earlier dump wrote, never through a symlink; anything else in the way raises BlockedPaths and
     nothing is written. Returns the files written or already up to date."""
@@ -372,6 +365,8 @@ def write_dump(folder: str, results: Iterable[Result]) -> list[str]:
                  "endpointslices.yaml": ("discovery.k8s.io/v1", "EndpointSlice", result.slices)}
         if result.cilium_config is not None:
             files["cilium-config.yaml"] = ("v1", "ConfigMap", (result.cilium_config,))
+        if result.cilium_image is not None:  # simulate routes the cluster with the version its tag names
+            files["cilium-daemonset.yaml"] = (DAEMONSET_API, "DaemonSet", (minimal_daemonset(result.cilium_image),))
         if result.namespace_objects:  # simulate reads their clustermesh.cilium.io/global
             files["namespaces.yaml"] = ("v1", "Namespace", result.namespace_objects)
         for name, kind, items in (("serviceexports.yaml", "ServiceExport", result.service_exports),

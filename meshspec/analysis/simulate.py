@@ -6,7 +6,7 @@ from typing import Collection, Iterator, Mapping, Sequence
 
 from ..cilium.annotations import read_flags
 from ..cilium.routing import ClusterService, ObserverView, route_service
-from ..cilium.versions import CiliumVersion
+from ..cilium.versions import CiliumVersion, image_version
 from .mcs_state import mcs_services, with_namespace_rule
 from .state import State
 
@@ -33,11 +33,30 @@ def selected(state: State, namespaces: Collection[str] = (), global_only: bool =
 
 
 def routed(services: Selected, observers: Sequence[str], version: CiliumVersion,
-           left_out: bool = False) -> Iterator[RoutedService]:
+           left_out: bool = False, versions: Mapping[str, CiliumVersion] | None = None) -> Iterator[RoutedService]:
     """Each Service routed when it is asked for, so a caller that prints as it goes holds one at a time;
-    with `left_out`, every view also says which endpoints it does not reach, and why."""
+    with `left_out`, every view also says which endpoints it does not reach, and why. `versions` gives
+    observer clusters that run another Cilium than `version` (their clients see what that version's
+    datapath does, as verify routes them: analysis/verify.py)."""
+    groups: dict[CiliumVersion, list[str]] = {}
+    for observer in observers:
+        groups.setdefault((versions or {}).get(observer, version), []).append(observer)
     for (ns, name), copies in services:
-        yield ns, name, route_service(copies, observers, version, left_out)
+        if len(groups) == 1:
+            [(running, group)] = groups.items()
+            yield ns, name, route_service(copies, group, running, left_out)
+            continue
+        views: dict[str, ObserverView] = {}
+        for running, group in groups.items():
+            views.update(route_service(copies, group, running, left_out))
+        yield ns, name, {observer: views[observer] for observer in observers}
+
+
+def running_versions(state: State) -> dict[str, CiliumVersion]:
+    """Each cluster's Cilium version, from the tag of its dumped cilium DaemonSet image; clusters without
+    one, or whose tag is no version meshspec models, are left out."""
+    found = {cluster: image_version(image) for cluster, image in state.cilium_images.items()}
+    return {cluster: version for cluster, version in found.items() if version is not None}
 
 
 def is_global_anywhere(copies: Mapping[str, ClusterService]) -> bool:

@@ -4,8 +4,9 @@ STATE_DIR holds one folder per cluster, named after the cluster. The YAML or JSO
 hold that cluster's Kubernetes objects: single documents, multi-document streams or Lists, e.g.
 `kubectl get svc,endpointslices -A -o yaml > STATE_DIR/<cluster>/dump.yaml`. Only core/v1 Services and
 discovery.k8s.io EndpointSlices are read, and for global namespaces and MCS-API (analysis/mcs_state.py)
-Namespaces and multicluster.x-k8s.io ServiceExports and ServiceImports; every other kind (Secrets
-included) is dropped unread. Hidden
+Namespaces and multicluster.x-k8s.io ServiceExports and ServiceImports, and the `cilium` DaemonSet's agent
+image (k8s/cilium_agent.py: its tag is the Cilium version the cluster runs; `verify --dump` writes it);
+every other kind (Secrets included) is dropped unread. Hidden
 entries, sub-folders and files with other extensions are skipped.
 
 The objects are converted by k8s/objects.py, which live verification shares. `meshspec import --from`
@@ -21,6 +22,7 @@ from typing import Any
 
 from ..cilium.routing import ClusterService, EndpointSlice
 from ..diagnostics import Diagnostic, Path, Report, diagnostic, format_path, unique_sorted
+from ..k8s.cilium_agent import DAEMONSET_API, CiliumAgent, parse_agent
 from ..k8s.names import cluster_name_problem
 from ..k8s.objects import (MCS_GROUP, SERVICE_NAME_LABEL, MetaObject, NamedSlice, check_mapping, fast_service,
                            fast_slice, get_items, get_typed, parse_meta_object, parse_service, parse_slice)
@@ -32,6 +34,7 @@ EXTENSIONS = (".yaml", ".yml", ".json")
 # (apiVersion, kind) read; the EndpointSlice fields used here are the same in v1beta1.
 _KINDS = {("v1", "Service"): "Service", ("discovery.k8s.io/v1", "EndpointSlice"): "EndpointSlice",
           ("discovery.k8s.io/v1beta1", "EndpointSlice"): "EndpointSlice", ("v1", "Namespace"): "Namespace",
+          (DAEMONSET_API, "DaemonSet"): "DaemonSet",
           **{(f"{MCS_GROUP}/{v}", k): k for v in ("v1alpha1", "v1beta1") for k in ("ServiceExport", "ServiceImport")}}
 
 
@@ -47,6 +50,8 @@ class State:
     services: dict[tuple[str, str], dict[str, ClusterService]]
     # MCS-API and global namespaces: kind -> cluster -> (namespace, name) -> object; Namespace keys are ("", name)
     objects: dict[str, dict[str, dict[tuple[str, str], MetaObject]]] = field(default_factory=dict)
+    # cluster -> the image of its cilium DaemonSet's agent, for the clusters whose folder has it
+    cilium_images: dict[str, str] = field(default_factory=dict)
 
 
 # --- the folder -----------------------------------------------------------------------------------
@@ -59,13 +64,17 @@ def load_state(state_dir: str) -> tuple[State, list[Diagnostic]]:
                    for e in entries if os.path.isfile(e) and e.lower().endswith(EXTENSIONS)]
     services: dict[tuple[str, str], dict[str, ClusterService]] = {}
     objects: dict[str, dict[str, dict[tuple[str, str], MetaObject]]] = {}
+    images: dict[str, str] = {}
     for cluster in clusters:
-        meta: dict[tuple[str, str, str], MetaObject] = {}
+        meta: dict[tuple[str, str, str], MetaObject | CiliumAgent] = {}
         for key, svc in _load_cluster(os.path.join(state_dir, cluster), cluster, diagnostics, meta).items():
             services.setdefault(key, {})[cluster] = svc
         for (kind, namespace, name), obj in sorted(meta.items()):
-            objects.setdefault(kind, {}).setdefault(cluster, {})[namespace, name] = obj
-    return State(clusters, dict(sorted(services.items())), objects), unique_sorted(diagnostics)
+            if isinstance(obj, CiliumAgent):
+                images.setdefault(cluster, obj.image)  # one per cluster; by namespace order if a dump has more
+            else:
+                objects.setdefault(kind, {}).setdefault(cluster, {})[namespace, name] = obj
+    return State(clusters, dict(sorted(services.items())), objects, images), unique_sorted(diagnostics)
 
 
 def _cluster_folders(state_dir: str) -> tuple[list[str], tuple[str, ...]]:
@@ -90,8 +99,10 @@ def _listdir(folder: str) -> list[str]:
 
 
 def _load_cluster(folder: str, cluster: str, diagnostics: list[Diagnostic],
-                  meta: dict[tuple[str, str, str], MetaObject] | None = None) -> dict[tuple[str, str], ClusterService]:
-    """The cluster's Services; its Namespaces, ServiceExports and ServiceImports go into `meta`."""
+                  meta: dict[tuple[str, str, str], MetaObject | CiliumAgent] | None = None
+                  ) -> dict[tuple[str, str], ClusterService]:
+    """The cluster's Services; its Namespaces, ServiceExports, ServiceImports and cilium DaemonSet go into
+    `meta`."""
     problem = cluster_name_problem(cluster)
     if problem:
         diagnostics.append(diagnostic("cluster-name", problem, folder))
@@ -101,6 +112,10 @@ def _load_cluster(folder: str, cluster: str, diagnostics: list[Diagnostic],
     for file in _files(folder, diagnostics):
         for kind, item, doc, at in _read_file(file, diagnostics):
             key = (item.namespace, item.name)
+            if isinstance(item, CiliumAgent):  # the first one read is the cluster's version; never a problem
+                if meta is not None:
+                    meta.setdefault((kind,) + key, item)
+                continue
             if (kind,) + key in first:
                 doc = _positioned(doc)
                 _reporter(doc, at, diagnostics)(
@@ -170,6 +185,10 @@ def _parse_docs(docs: list[Document], diagnostics: list[Diagnostic]) -> list[Ite
                 if item is None:
                     report = _reporter(doc, at, diagnostics)
                     item = parse_service(obj, report) if kind == "Service" else parse_slice(obj, report)
+            elif kind == "DaemonSet":
+                item = parse_agent(obj)  # None: another DaemonSet, not read
+                if item is None:
+                    continue
             else:
                 item = parse_meta_object(kind, obj, _reporter(doc, at, diagnostics))
             if item.name:

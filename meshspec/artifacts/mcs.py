@@ -6,13 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..cilium.annotations import GLOBAL_NAMESPACE, SYNC_ENDPOINT_SLICES
+from ..cilium.mcs import service_export_api_version
+from ..cilium.versions import parse_version
 from ..k8s.names import MANAGED_BY, MANAGED_BY_LABEL
 from ..spec.mcs import exports_mcs, namespace_annotation, syncs_endpoint_slices
 from ..spec.model import Mesh, Service
 
-# The MCS-API group every Cilium with MCS-API support serves (1.17+, pkg/clustermesh/mcsapi; the CRDs come
-# from sigs.k8s.io/mcs-api). Cilium 1.20's controllers read v1beta1, which the same CRDs serve.
-SERVICE_EXPORT_API = "multicluster.x-k8s.io/v1alpha1"
 SERVICE_EXPORT = "ServiceExport"
 
 
@@ -24,11 +23,12 @@ def sync_annotation(service: Service) -> dict[str, str]:
     return {SYNC_ENDPOINT_SLICES: "true" if service.sync_endpoint_slices else "false"}
 
 
-def render_service_export(service: Service) -> dict[str, Any]:
-    """The ServiceExport beside a Service: same name and namespace. The derived Service of every importing
-    cluster takes its annotations from spec.exportedAnnotations (serviceimport_controller.go), so the
-    EndpointSlice switch goes there too."""
-    obj: dict[str, Any] = {"apiVersion": SERVICE_EXPORT_API, "kind": SERVICE_EXPORT,
+def render_service_export(service: Service, api_version: str) -> dict[str, Any]:
+    """The ServiceExport beside a Service: same name and namespace, in the API version the mesh's Cilium
+    reads (cilium/mcs.py service_export_api_version). The derived Service of every importing cluster takes
+    its annotations from spec.exportedAnnotations (serviceimport_controller.go), so the EndpointSlice
+    switch goes there too."""
+    obj: dict[str, Any] = {"apiVersion": api_version, "kind": SERVICE_EXPORT,
                            "metadata": {"name": service.name, "namespace": service.namespace,
                                         "labels": {MANAGED_BY_LABEL: MANAGED_BY}}}
     exported = sync_annotation(service)
@@ -39,7 +39,11 @@ def render_service_export(service: Service) -> dict[str, Any]:
 
 def service_exports(mesh: Mesh, cluster: str) -> list[dict[str, Any]]:
     """Every ServiceExport meshspec renders in `cluster`, in spec order."""
-    return [render_service_export(s) for s in mesh.services if exports_mcs(mesh, s, cluster)]
+    exported = [s for s in mesh.services if exports_mcs(mesh, s, cluster)]
+    if not exported:
+        return []
+    api_version = service_export_api_version(parse_version(mesh.cilium.version))
+    return [render_service_export(s, api_version) for s in exported]
 
 
 def namespace_annotations(mesh: Mesh, namespace: str) -> dict[str, str]:

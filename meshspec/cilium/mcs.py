@@ -40,6 +40,25 @@ from typing import Mapping, Sequence
 
 from .annotations import GLOBAL, GLOBAL_NAMESPACE
 from .routing import ClusterService, EndpointSlice, Port
+from .versions import CiliumVersion
+
+MCS_API_GROUP = "multicluster.x-k8s.io"
+# The ServiceExport version each Cilium reads and whose CRD it installs (clustermesh.mcsapi.installCRDs):
+# - 1.17-1.19 vendor sigs.k8s.io/mcs-api before its v1beta1 (mcs-api PR #133, merged after its v0.4.1);
+#   pkg/clustermesh/mcsapi/crdinstall.go installs the v1alpha1 CRDs (mcsapiv1alpha1.ServiceExportVersionedName)
+#   and the controllers read v1alpha1, the only version that CRD serves.
+# - 1.20 adopts v1beta1 (cilium/cilium issue #45928, "MCS-API stable promotion": "we are adopting v1beta1 in
+#   Cilium 1.20"): its ServiceExportResource constructor (pkg/k8s) and pkg/clustermesh/mcsapi/
+#   endpointslice_mirror_controller.go read mcsapiv1beta1.ServiceExport, and the bundled vendor/sigs.k8s.io/mcs-api/config/crd/
+#   multicluster.x-k8s.io_serviceexports.yaml (mcs-api v0.5.0) serves v1alpha1 and v1beta1, v1beta1 the
+#   storage version (same schema, conversion None). So v1beta1 from 1.20, v1alpha1 before.
+SERVICE_EXPORT_V1BETA1_FIRST = (1, 20)
+
+
+def service_export_api_version(version: CiliumVersion) -> str:
+    """The apiVersion of the ServiceExports meshspec renders for a mesh on `version`."""
+    served = "v1beta1" if version.minor_version >= SERVICE_EXPORT_V1BETA1_FIRST else "v1alpha1"
+    return f"{MCS_API_GROUP}/{served}"
 
 
 def namespace_is_global(annotations: Mapping[str, str] | None, default: bool) -> bool:

@@ -11,7 +11,7 @@ nothing else differs between clusters.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from ..cilium.annotations import write_flags
 from ..k8s.objects import is_headless
@@ -198,7 +198,7 @@ def build_mesh(data: Mapping[str, Any]) -> Mesh:
     defaults = spec.get("defaults", {})
     services = tuple(_build_service(s, defaults, all_names) for s in spec.get("services", ()))
     return Mesh(name=data["metadata"]["name"], clusters=clusters, services=services,
-                cilium=_build_cilium(spec.get("cilium")), gitops=_build_gitops(spec.get("gitops")),
+                cilium=_build_cilium(spec.get("cilium"), spec.get("clusters", [])), gitops=_build_gitops(spec.get("gitops")),
                 create_namespaces=spec.get("namespaces", {}).get("create", True),
                 global_namespaces=spec.get("namespaces", {}).get("global", {}))
 
@@ -219,19 +219,30 @@ def _build_gitops(gitops: Mapping[str, Any] | None) -> GitOps | None:
     )
 
 
-def manages_clustermesh(cilium: Mapping[str, Any]) -> bool:
+# spec.cilium keys that are Cilium settings meshspec renders into values, not a request to set up Cluster
+# Mesh: alone (with version) they set it up only once a cluster says where its clustermesh-apiserver is.
+FEATURE_KEYS = frozenset({"version", "mcsapi", "defaultGlobalNamespace"})
+
+
+def manages_clustermesh(cilium: Mapping[str, Any], clusters: Sequence[Any] = ()) -> bool:
     """`spec.cilium: {version: X}` alone only tells the routing model which Cilium runs; any other key
-    there means meshspec sets up Cluster Mesh (Helm values, peers, and the release when install is true)."""
-    return any(key != "version" for key in cilium)
+    there means meshspec sets up Cluster Mesh (Helm values, peers, and the release when install is true).
+    mcsapi and defaultGlobalNamespace alone are a half-setup: their values are rendered with the rest of
+    Cluster Mesh's, which needs the peers' addresses, so only when some cluster has `clustermesh`
+    (checks/cilium.py then asks for the missing addresses; without any, feature-without-clustermesh)."""
+    if any(key not in FEATURE_KEYS for key in cilium):
+        return True
+    return any(key != "version" for key in cilium) and any(
+        isinstance(cluster, Mapping) and "clustermesh" in cluster for cluster in clusters)
 
 
-def _build_cilium(cilium: Mapping[str, Any] | None) -> CiliumSettings:
+def _build_cilium(cilium: Mapping[str, Any] | None, clusters: Sequence[Any]) -> CiliumSettings:
     if cilium is None:
         return CiliumSettings()
     mesh = cilium.get("clustermesh", {})
     apiserver = mesh.get("apiserver", {})
     return CiliumSettings(
-        managed=manages_clustermesh(cilium),
+        managed=manages_clustermesh(cilium, clusters),
         version=cilium.get("version", DEFAULT_CILIUM_VERSION),
         namespace=cilium.get("namespace", "kube-system"),
         install=cilium.get("install", False),

@@ -826,13 +826,14 @@ def test_pulumi_preview_of_the_dev_stack(tmp_path):
 
 # --- MCS-API ServiceExports and global namespaces (issue 14) ------------------------------------------
 
-SERVICE_EXPORT_TYPE = "kubernetes:multicluster.x-k8s.io/v1alpha1:ServiceExport"
+SERVICE_EXPORT_TYPE = "kubernetes:multicluster.x-k8s.io/v1beta1:ServiceExport"  # Cilium 1.20, the default
 
 
-def mcs_mesh(**spec: Any) -> Mesh:
+def mcs_mesh(version: str | None = None, **spec: Any) -> Mesh:
     data = yaml.safe_load(EXAMPLE.read_text())
     data["spec"].pop("cilium")
-    data["spec"]["cilium"] = {"mcsapi": True, "defaultGlobalNamespace": False}
+    data["spec"]["cilium"] = {"mcsapi": True, "defaultGlobalNamespace": False,
+                              **({"version": version} if version else {})}
     data["spec"].update(spec)
     for service in data["spec"]["services"]:
         if service["name"] == "checkout":
@@ -857,6 +858,14 @@ def test_a_service_export_beside_each_shared_mcs_service_after_the_service(mocks
         assert export.inputs["spec"] == {"exportedAnnotations": {
             "service.cilium.io/global-sync-endpoint-slices": "true"}}
         assert mocks.monitor.dependencies[logical] == {f"{cluster}/shop/checkout"}
+
+
+def test_the_service_export_of_a_cilium_1_19_mesh_is_v1alpha1_the_only_version_its_crds_serve(mocks):
+    """pkg/clustermesh/mcsapi/crdinstall.go of 1.17-1.19 installs the v1alpha1 mcs-api CRDs; v1beta1 is
+    read from 1.20 (cilium/cilium#45928)."""
+    execute(lambda: deploy(mcs_mesh(version="1.19.4")))
+    assert not mocks.of_type(SERVICE_EXPORT_TYPE)
+    assert mocks.of_type("kubernetes:multicluster.x-k8s.io/v1alpha1:ServiceExport")
 
 
 def test_namespaces_holding_global_services_are_annotated_global_when_the_default_is_false(mocks):

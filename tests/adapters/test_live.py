@@ -22,6 +22,8 @@ kmock = pytest.importorskip("kmock")  # needs Python 3.11+
 
 from meshspec.adapters.live import agent_image, describe_error, observe_all, write_dump
 from meshspec.k8s.observed import Observed, Target, Unreachable
+from meshspec import cli
+from meshspec.k8s.objects import SERVICE_NAME_LABEL
 from tests.support.live_objects import find, load_live
 
 WANTED = {("shop", "web"), ("shop", "checkout"), ("kube-system", "clustermesh-apiserver")}
@@ -208,8 +210,8 @@ def test_dump_is_a_state_folder_simulate_reads_without_secrets(kube, tmp_path):
     results = observe([Target("cluster-a", "kind-a"), Target("cluster-b", "kind-b")])
     written = write_dump(str(tmp_path / "dump"), results.values())
     assert sorted(os.path.relpath(p, tmp_path / "dump") for p in written) == [
-        "cluster-a/cilium-config.yaml", "cluster-a/endpointslices.yaml", "cluster-a/namespaces.yaml",
-        "cluster-a/services.yaml"]
+        "cluster-a/cilium-config.yaml", "cluster-a/cilium-daemonset.yaml", "cluster-a/endpointslices.yaml",
+        "cluster-a/namespaces.yaml", "cluster-a/services.yaml"]
     text = "".join(pathlib.Path(p).read_text() for p in written)
     assert "Secret" not in text and "managedFields" not in text and "ca.key" not in text
     state, diagnostics = load_state(str(tmp_path / "dump"))
@@ -217,6 +219,7 @@ def test_dump_is_a_state_folder_simulate_reads_without_secrets(kube, tmp_path):
     assert state.clusters == ("cluster-a",)
     assert sorted(state.services) == [("kube-system", "clustermesh-apiserver"), ("shop", "checkout"), ("shop", "web")]
     assert len(state.services["shop", "web"]["cluster-a"].slices) == 1
+    assert state.cilium_images == {"cluster-a": "quay.io/cilium/cilium:v1.20.1@sha256:" + "0a1b2c3d4e5f60718293a4b5c6d7e8f9" * 2}
 
 
 def test_describe_error_without_a_body():
@@ -273,8 +276,8 @@ def test_with_mcs_service_exports_and_imports_are_listed_and_dumped_for_simulate
     assert [n["metadata"]["name"] for n in result.namespace_objects] == ["kube-system", "shop"]
     written = write_dump(str(tmp_path / "dump"), [result])
     assert sorted(os.path.basename(p) for p in written) == [
-        "cilium-config.yaml", "endpointslices.yaml", "namespaces.yaml", "serviceexports.yaml", "serviceimports.yaml",
-        "services.yaml"]
+        "cilium-config.yaml", "cilium-daemonset.yaml", "endpointslices.yaml", "namespaces.yaml",
+        "serviceexports.yaml", "serviceimports.yaml", "services.yaml"]
     state, diagnostics = load_state(str(tmp_path / "dump"))
     assert diagnostics == []
     export = state.objects["ServiceExport"]["cluster-a"]["shop", "web"]
@@ -295,3 +298,45 @@ def test_without_mcs_no_mcs_request_is_sent(kube):
     api = kube.cluster("cluster-a")
     observe([Target("cluster-a", "kind-a")])
     assert not any("multicluster" in path for _, path in api.requests())
+
+
+# --- the running Cilium version in the dump (issue 14) ------------------------------------------------
+
+def _observed_with_image(cluster: str, ip: str, image: str | None) -> Observed:
+    """One ready pod behind a global Service with affinity "none", the value #46623 is about."""
+    service = {"metadata": {"name": "web", "namespace": "shop", "annotations": {
+        "service.cilium.io/global": "true", "service.cilium.io/affinity": "none"}},
+        "spec": {"clusterIP": "10.96.0.10", "selector": {"app": "web"}, "ports": [{"port": 80, "protocol": "TCP"}]}}
+    endpoints = {"metadata": {"name": "web-1", "namespace": "shop", "labels": {SERVICE_NAME_LABEL: "web"}},
+                 "addressType": "IPv4", "endpoints": [{"addresses": [ip], "conditions": {"ready": True}}],
+                 "ports": [{"port": 8080, "protocol": "TCP"}]}
+    return Observed(cluster, f"kind-{cluster[-1]}", (service,), (endpoints,), None, cilium_image=image)
+
+
+def test_the_dump_keeps_each_clusters_cilium_version_and_simulate_routes_each_with_its_own(tmp_path, capsys):
+    """verify routes a cluster with the Cilium its DaemonSet runs; simulate of the dump must agree. #46623
+    (cilium/versions.py): on 1.19 affinity "none" drops every remote backend, on 1.20 it does not."""
+    from meshspec.analysis.state import load_state
+
+    dump = tmp_path / "dump"
+    write_dump(str(dump), [_observed_with_image("cluster-a", "10.0.1.1", "quay.io/cilium/cilium:v1.20.1"),
+                           _observed_with_image("cluster-b", "10.0.2.1", "quay.io/cilium/cilium:v1.19.2@sha256:ab"),
+                           _observed_with_image("cluster-c", "10.0.3.1", None)])
+    assert not (dump / "cluster-c" / "cilium-daemonset.yaml").exists()  # not read: nothing to write
+    state, diagnostics = load_state(str(dump))
+    assert diagnostics == []
+    assert state.cilium_images == {"cluster-a": "quay.io/cilium/cilium:v1.20.1",
+                                   "cluster-b": "quay.io/cilium/cilium:v1.19.2@sha256:ab"}
+    assert cli.main(["simulate", str(dump), "--format", "json"]) == 0
+    out, err = capsys.readouterr()
+    assert "cluster-b runs Cilium 1.19.2 (its cilium DaemonSet's image quay.io/cilium/cilium:v1.19.2@sha256:ab)" in err
+    [web] = json.loads(out)["services"]
+    assert "cluster-a runs" not in err  # 1.20.1: the minor simulate models by default
+    reached = {observer: view["frontends"]["80/TCP"]["backends"] for observer, view in web["observers"].items()}
+    assert reached["cluster-a"] == reached["cluster-c"] == ["10.0.1.1:8080", "10.0.2.1:8080", "10.0.3.1:8080"]
+    assert reached["cluster-b"] == ["10.0.2.1:8080"]  # 1.19: the remote backends are dropped
+    # --cilium-version models every cluster with the version it names, the dump's images notwithstanding
+    assert cli.main(["simulate", str(dump), "--format", "json", "--cilium-version", "1.20"]) == 0
+    [web] = json.loads(capsys.readouterr().out)["services"]
+    assert {tuple(v["frontends"]["80/TCP"]["backends"]) for v in web["observers"].values()} == {
+        ("10.0.1.1:8080", "10.0.2.1:8080", "10.0.3.1:8080")}

@@ -254,6 +254,30 @@ def test_unreadable_files_are_reported_and_the_others_still_read(state_dir, monk
     assert list(state.services) == [("default", "web")]
 
 
+def test_a_namespace_or_service_export_defined_twice_is_a_declared_located_error(state_dir):
+    # Every kind the reader keeps gets its duplicate code (rules.py), never a crash on an undeclared one.
+    state, diagnostics = state_dir({
+        "c1/a.yaml": """\
+            apiVersion: v1
+            kind: Namespace
+            metadata: {name: shop}
+            ---
+            apiVersion: v1
+            kind: Namespace
+            metadata: {name: shop}
+            ---
+            apiVersion: multicluster.x-k8s.io/v1alpha1
+            kind: ServiceExport
+            metadata: {name: web, namespace: shop}
+            ---
+            apiVersion: multicluster.x-k8s.io/v1alpha1
+            kind: ServiceExport
+            metadata: {name: web, namespace: shop}
+            """})
+    assert [(d.severity, d.code, d.line) for d in diagnostics] == [
+        ("error", "duplicate-namespace", 7), ("error", "duplicate-serviceexport", 15)]
+
+
 def test_service_defined_twice_in_a_cluster_points_to_the_second(state_dir):
     state, diagnostics = state_dir({
         "c1/a.yaml": "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\n"
@@ -507,3 +531,33 @@ def test_a_duplicate_across_json_files_points_at_the_second(state_dir):
     assert [(d.code, os.path.basename(d.file), d.line) for d in diagnostics] == [
         ("duplicate-service", "b.json", 6), ("duplicate-service", "b.json", 9)]
     assert "already defined at" in diagnostics[0].message and "a.json" in diagnostics[0].message
+
+
+def test_a_kubectl_daemonset_dump_gives_the_cilium_agent_image_and_ignores_other_daemonsets(state_dir):
+    """`kubectl get ds -A -o yaml` in a cluster folder: the cilium DaemonSet's cilium-agent image is read
+    (simulate routes the cluster with its tag's version); other DaemonSets, and a cilium one without that
+    container, are dropped unread and unreported."""
+    state, diagnostics = state_dir({"cluster-a/ds.yaml": """\
+        apiVersion: v1
+        kind: List
+        items:
+          - apiVersion: apps/v1
+            kind: DaemonSet
+            metadata: {name: kube-proxy, namespace: kube-system}
+            spec: {template: {spec: {containers: [{name: kube-proxy, image: "registry.k8s.io/kube-proxy:v1.33.0"}]}}}
+          - apiVersion: apps/v1
+            kind: DaemonSet
+            metadata: {name: cilium, namespace: kube-system}
+            spec:
+              template:
+                spec:
+                  initContainers: [{name: config, image: "quay.io/cilium/cilium:v1.18.0"}]
+                  containers: [{name: cilium-agent, image: "quay.io/cilium/cilium:v1.18.4"}]
+        """, "cluster-b/ds.yaml": """\
+        apiVersion: apps/v1
+        kind: DaemonSet
+        metadata: {name: cilium, namespace: kube-system}
+        spec: {template: {spec: {containers: [{name: agent, image: "quay.io/cilium/cilium:v1.18.4"}]}}}
+        """})
+    assert diagnostics == []
+    assert state.cilium_images == {"cluster-a": "quay.io/cilium/cilium:v1.18.4"}

@@ -426,7 +426,7 @@ def test_cli_dump_writes_what_simulate_reads_and_never_a_secret(kube, capsys, tm
     capsys.readouterr()
     assert sorted(os.listdir(dump)) == list(CLUSTERS)
     files = list(dump.glob("*/*.yaml"))
-    assert len(files) == 12  # services, endpointslices, cilium-config and namespaces per cluster
+    assert len(files) == 15  # services, endpointslices, cilium-config, namespaces and cilium-daemonset per cluster
     assert not any("Secret" in f.read_text() or "managedFields" in f.read_text() for f in files)
     assert not any("secrets" in path for api in servers.values() for _, path in api.requests())
     assert cli.main(["simulate", str(dump), "--format", "json"]) == 0

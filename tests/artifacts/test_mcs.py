@@ -1,5 +1,6 @@
 """Render of MCS-API ServiceExports, global-namespace annotations and EndpointSlice sync (artifacts/mcs.py)."""
 
+import pytest
 import yaml
 
 from meshspec.artifacts.cilium_values import cluster_values
@@ -23,12 +24,23 @@ def body(files, cluster, name):
 def test_a_service_export_beside_the_service_in_every_cluster_that_shares_it():
     files = render_files(mesh_of(mcs_spec()))
     export = body(files, "cluster-a", "serviceexport.shop.checkout.yaml")
-    assert export == {"apiVersion": "multicluster.x-k8s.io/v1alpha1", "kind": "ServiceExport",
+    assert export == {"apiVersion": "multicluster.x-k8s.io/v1beta1", "kind": "ServiceExport",  # 1.20, the default
                       "metadata": {"name": "checkout", "namespace": "shop",
                                    "labels": {"app.kubernetes.io/managed-by": "meshspec"}}}
     assert "serviceexport.shop.checkout.yaml" not in files["cluster-b"]  # shared: false there
     assert "serviceexport.shop.checkout.yaml" not in files["cluster-c"]  # no Service there
     assert "serviceexport.shop.checkout.yaml" in body(files, "cluster-a", "kustomization.yaml")["resources"]
+
+
+@pytest.mark.parametrize("version, api_version", [
+    ("1.17", "multicluster.x-k8s.io/v1alpha1"), ("1.18.4", "multicluster.x-k8s.io/v1alpha1"),
+    ("1.19.4", "multicluster.x-k8s.io/v1alpha1"), ("1.20", "multicluster.x-k8s.io/v1beta1"),
+    ("1.20.1", "multicluster.x-k8s.io/v1beta1")])
+def test_service_export_api_version_is_the_one_the_specs_cilium_installs_and_reads(version, api_version):
+    """1.17-1.19 install the v1alpha1-only mcs-api CRDs (pkg/clustermesh/mcsapi/crdinstall.go); 1.20 reads
+    v1beta1 (cilium/cilium#45928), which its bundled mcs-api v0.5.0 CRD serves as the storage version."""
+    files = render_files(mesh_of(mcs_spec(cilium={"mcsapi": True, "version": version})))
+    assert body(files, "cluster-a", "serviceexport.shop.checkout.yaml")["apiVersion"] == api_version
 
 
 def test_defaults_mcs_exports_every_service_and_a_non_global_namespace_none():

@@ -13,7 +13,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("state", metavar="STATE_DIR",
                         help="one folder per cluster (named after it) of Service and EndpointSlice YAML/JSON")
     parser.add_argument("--cilium-version", metavar="V", default=None,
-                        help="the Cilium version to model (default 1.20; 1.14 to 1.20)")
+                        help="the Cilium version to model in every cluster (1.14 to 1.20); without it each cluster "
+                        "whose folder has the cilium DaemonSet (verify --dump writes it) is modelled with the "
+                        "version of its image tag, the others with 1.20")
     parser.add_argument("--observer", metavar="CLUSTER", help="show only what clients in CLUSTER get")
     parser.add_argument("--namespace", metavar="NS", action="append", default=[],
                         help="show only the Services in namespace NS; repeatable")
@@ -26,7 +28,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...analysis.simulate import routed, selected
+    from ...analysis.simulate import routed, running_versions, selected
     from ...analysis.state import StateError, load_state
     from ...cilium.versions import DEFAULT_VERSION
     from ...diagnostics import has_errors
@@ -49,9 +51,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.state}: no Service matches {_filters(args)}; found {len(state.services)} Services",
               file=sys.stderr)
     observers = [args.observer] if args.observer else list(state.clusters)
+    versions = {} if args.cilium_version else running_versions(state)
+    for cluster, running in sorted(versions.items()):
+        if cluster in observers and running.minor_version != version.minor_version:
+            print(f"{cluster} runs Cilium {running} (its cilium DaemonSet's image {state.cilium_images[cluster]}): "
+                  "its clients are routed with that version", file=sys.stderr)
     chunks = simulate_json_chunks if args.format == "json" else simulate_text_chunks
     # Printed as each Service is routed: at 100 clusters the whole output is 336 MB.
-    for chunk in chunks(str(version), routed(services, observers, version, args.left_out)):
+    for chunk in chunks(str(version), routed(services, observers, version, args.left_out, versions)):
         sys.stdout.write(chunk)
     return EXIT_OK
 

@@ -14,7 +14,9 @@ NODE_PORT_RANGE = (30000, 32767)  # Kubernetes' default --service-node-port-rang
 
 def check_cilium(c: Checker, spec: dict, clusters: list[tuple[int, dict]]) -> None:
     cilium = spec.get("cilium")
-    if not isinstance(cilium, dict) or not manages_clustermesh(cilium):
+    if not isinstance(cilium, dict) or not manages_clustermesh(cilium, [cluster for _, cluster in clusters]):
+        if isinstance(cilium, dict):
+            check_unrendered_features(c, cilium, [cluster for _, cluster in clusters])
         for i, cluster in clusters:
             for key in ("clustermesh", "cilium"):
                 if key in cluster:
@@ -44,6 +46,41 @@ def check_cilium(c: Checker, spec: dict, clusters: list[tuple[int, dict]]) -> No
             check_values(own, c.under(("spec", "clusters", i, "cilium", "values")), version, where)
     if version is not None:
         check_features(c, cilium, version)
+
+
+def check_unrendered_features(c: Checker, cilium: dict, clusters: list[dict]) -> None:
+    """mcsapi or defaultGlobalNamespace alone: Helm values that meshspec renders only with the Cluster Mesh
+    values, which need the peers' addresses (model.manages_clustermesh). Said at each key, with the value
+    the spec's version reads, what to add, and what is rendered anyway."""
+    version = _version(cilium)
+    if version is None:
+        return
+    names = [cl["name"] for cl in clusters if isinstance(cl, dict) and isinstance(cl.get("name"), str)]
+    add = (f"add clustermesh.address to every cluster ({', '.join(names)})" if names
+           else "add clustermesh.address to every cluster")
+    for key, wanted, rest in (("mcsapi", True, "The ServiceExports are rendered either way."),
+                              ("defaultGlobalNamespace", False, "The namespace annotations are rendered either way.")):
+        if cilium.get(key) is not wanted:
+            continue
+        values = chart.feature_values(version, key == "mcsapi", key != "defaultGlobalNamespace")
+        if not values:
+            continue  # a version without the feature: check_features would say so, nothing to render
+        c.report("feature-without-clustermesh", ("spec", "cilium", key), f"{key}: {str(wanted).lower()} is set "
+                 f"in Cilium's Helm values ({_leaf(values)} on Cilium {version.major}.{version.minor}), which meshspec "
+                 f"renders with the Cluster Mesh values; with no cluster's clustermesh.address it renders none: {add} "
+                 f"so meshspec sets up Cluster Mesh, or set {_leaf(values)} in the Cilium values you manage. {rest}",
+                 at_key=True)
+
+
+def _leaf(values: dict) -> str:
+    """The first value of nested Helm values as `a.b.c: value` (`extraConfig.flag: "false"`)."""
+    path, node = [], values
+    while isinstance(node, dict) and node:
+        key = next(iter(node))
+        path.append(key)
+        node = node[key]
+    shown = str(node).lower() if isinstance(node, bool) else f'"{node}"'
+    return f"{'.'.join(path)}: {shown}"
 
 
 def _version(cilium: dict) -> CiliumVersion | None:

@@ -57,3 +57,49 @@ def test_per_cluster_cilium_holds_only_values(check):
                                         "      clustermesh: {address: 172.18.0.3}\n      cilium: {version: '1.19.0'}\n"))
     [d] = diagnostics
     assert (d.code, d.line) == ("unknown-key", 15)
+
+
+# --- spec.cilium with only mcsapi / defaultGlobalNamespace (model.manages_clustermesh) -------------------
+
+def feature_only(cilium: str, spec: str = VALID_SPEC) -> str:
+    return spec.replace("spec:\n  clusters:", f"spec:\n  cilium: {cilium}\n  clusters:")
+
+
+@pytest.mark.parametrize("cilium, key_column, said", [
+    ('{version: "1.19", mcsapi: true}', 29, "clustermesh.mcsapi.enabled: true on Cilium 1.19"),
+    ('{version: "1.18", mcsapi: true}', 29, "clustermesh.enableMCSAPISupport: true on Cilium 1.18"),
+    ('{version: "1.19", defaultGlobalNamespace: false}', 29,
+     'extraConfig.clustermesh-default-global-namespace: "false" on Cilium 1.19'),
+])
+def test_a_feature_alone_without_addresses_renders_no_values_and_says_what_to_add(check, cilium, key_column, said):
+    """MCS-API and the default global namespace are Cilium Helm values: meshspec renders them with the Cluster
+    Mesh values, which need every peer's address. Without any, the user gets no half-set-up mesh with
+    peer-address errors for a setting they did not ask for, but a warning at the key naming what to add."""
+    mesh, diagnostics = check(feature_only(cilium))
+    assert mesh is not None and not mesh.cilium.managed
+    [d] = [d for d in diagnostics if d.code == "feature-without-clustermesh"]
+    assert (d.severity, d.line, d.column) == ("warning", 6, key_column)  # at spec.cilium.<key>
+    assert said in d.message
+    assert "add clustermesh.address to every cluster (cluster-a, cluster-b)" in d.message
+    assert not [d for d in diagnostics if d.code == "peer-address"]
+
+
+def test_a_feature_alone_with_the_addresses_sets_up_cluster_mesh_with_it(check):
+    spec = MESH.replace("  cilium:\n    install: false\n", "  cilium: {mcsapi: true}\n")
+    mesh, diagnostics = check(spec)
+    assert mesh is not None and mesh.cilium.managed and mesh.cilium.mcsapi
+    assert not [d for d in diagnostics if d.code == "feature-without-clustermesh"]
+
+
+def test_a_feature_with_one_address_missing_asks_for_that_address(check):
+    spec = MESH.replace("  cilium:\n    install: false\n", "  cilium: {mcsapi: true}\n") \
+        .replace("      clustermesh: {address: 172.18.0.3}\n", "")
+    mesh, diagnostics = check(spec)
+    assert mesh is None
+    [d] = [d for d in diagnostics if d.code == "peer-address"]
+    assert "cluster 'cluster-b' needs clustermesh.address" in d.message
+
+
+def test_mcsapi_false_alone_says_nothing(check):
+    mesh, diagnostics = check(feature_only("{mcsapi: false}"))
+    assert mesh is not None and not mesh.cilium.managed and diagnostics == []
