@@ -10,6 +10,11 @@ from ..k8s.observed import Unreachable
 from .routing import observer_json, simulate_text
 
 
+def count(n: int, noun: str) -> str:
+    """For example "1 problem" or "3 problems"."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def report_text(report: VerifyReport) -> str:
     """Problems grouped per cluster, then the routing table."""
     lines = []
@@ -18,8 +23,8 @@ def report_text(report: VerifyReport) -> str:
         if isinstance(result, Unreachable):
             lines.append(f"{cluster} (context {result.context}): UNREACHABLE: {result.reason}")
         else:
-            count = f"{len(problems)} problem" + ("" if len(problems) == 1 else "s")
-            lines.append(f"{cluster} (context {result.context}): {count if problems else 'ok'}")
+            status = count(len(problems), "problem") if problems else "ok"
+            lines.append(f"{cluster} (context {result.context}): {status}")
         lines += [f"  {p.namespace}/{p.name}: {p.message}" for p in problems]
         lines += [f"  note: {note}" for note in report.notes.get(cluster, [])]
     text = "\n".join(lines) + "\n"

@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from ...adapters.live import missing_kubeconfig, observe_all, write_dump
     from ...analysis.verify import keeper, verify
     from ...formats.diagnostics import to_text
-    from ...formats.verify import report_json, report_text
+    from ...formats.verify import count, report_json, report_text
     from ...k8s.observed import Target
     from ..progress import ProgressLines
 
@@ -68,13 +68,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {len(written)} files to {args.dump}/ (read them with `meshspec simulate {args.dump}`)",
               file=sys.stderr)
     sys.stdout.write(report_json(report) if args.format == "json" else report_text(report))
-    print(f"verify: {_count(len(targets), 'cluster')} checked, {_count(len(report.problems), 'problem')}, "
+    print(f"verify: {count(len(targets), 'cluster')} checked, {count(len(report.problems), 'problem')}, "
           f"{len(report.unreachable)} unreachable", file=sys.stderr)
     return exit_code(report)
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def exit_code(report) -> int:
