@@ -49,6 +49,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 BUILD_HINT = "run `python3 tools/e2e/build_controlplane.py` (needs Go)"
 START_TIMEOUT = float(os.environ.get("MESHSPEC_E2E_START_TIMEOUT", "120"))
@@ -421,20 +422,30 @@ def _start_apiserver(cp: ControlPlane, bins: Binaries) -> None:
 
 
 def _wait_ready(cp: ControlPlane, deadline: float, budget: float, abort: threading.Event | None = None) -> None:
+    def probe() -> str | None:
+        status, body = cp.get("/readyz", timeout=2)
+        return None if status == 200 else f"/readyz {status}: {body.decode(errors='replace')[-400:]}"
+
+    _poll(cp, probe, "/readyz", "kube-apiserver not ready", cp.apiserver_log, deadline, budget, abort)
+
+
+def _poll(cp: ControlPlane, probe: Callable[[], str | None], endpoint: str, failure: str, log: Path,
+          deadline: float, budget: float, abort: threading.Event | None) -> None:
+    """Call `probe` (None: healthy; else what it saw) every 0.25 s until it passes, the process dies or
+    `deadline` passes; then the error names what was seen last and the log's tail."""
     last = ""
     while True:
         _check_alive(cp, abort)
         try:
-            status, body = cp.get("/readyz", timeout=2)
-            if status == 200:
+            last = probe()
+            if last is None:
                 return
-            last = f"/readyz {status}: {body.decode(errors='replace')[-400:]}"
+        except urllib.error.HTTPError as e:
+            last = f"{endpoint} {e.code}: {e.read().decode(errors='replace')[-400:]}"
         except (OSError, ssl.SSLError) as e:
-            last = f"/readyz: {e}"
+            last = f"{endpoint}: {e}"
         if time.monotonic() > deadline:
-            raise ControlPlaneError(
-                f"{cp.name}: kube-apiserver not ready after {budget:g}s ({last}); "
-                f"tail of {cp.apiserver_log}:\n{_tail(cp.apiserver_log)}")
+            raise ControlPlaneError(f"{cp.name}: {failure} after {budget:g}s ({last}); tail of {log}:\n{_tail(log)}")
         time.sleep(0.25)
 
 
@@ -474,23 +485,14 @@ def _wait_controller_manager(cp: ControlPlane, deadline: float, budget: float,
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE  # its own self-signed serving certificate; only /healthz is read
-    last = ""
-    while True:
-        _check_alive(cp, abort)
-        try:
-            with urllib.request.urlopen(f"https://127.0.0.1:{cp.controller_manager_port}/healthz",
-                                        context=ctx, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except urllib.error.HTTPError as e:
-            last = f"/healthz {e.code}: {e.read().decode(errors='replace')[-400:]}"
-        except (OSError, ssl.SSLError) as e:
-            last = f"/healthz: {e}"
-        if time.monotonic() > deadline:
-            raise ControlPlaneError(
-                f"{cp.name}: kube-controller-manager not healthy after {budget:g}s ({last}); "
-                f"tail of {cp.controller_manager_log}:\n{_tail(cp.controller_manager_log)}")
-        time.sleep(0.25)
+
+    def probe() -> str | None:
+        with urllib.request.urlopen(f"https://127.0.0.1:{cp.controller_manager_port}/healthz",
+                                    context=ctx, timeout=2) as r:
+            return None if r.status == 200 else f"/healthz {r.status}"
+
+    _poll(cp, probe, "/healthz", "kube-controller-manager not healthy", cp.controller_manager_log,
+          deadline, budget, abort)
 
 
 def _setup_objects(cluster_name: str, cluster_id: int) -> str:
