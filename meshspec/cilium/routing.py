@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
 from .annotations import OWNED, ServiceFlags, read_flags
 from .versions import CiliumVersion
@@ -123,17 +123,7 @@ class Route:
         return [b for b in self.local if b.active or not self.active_only]
 
     def remote_clusters(self) -> list[str]:
-        if not self.use_remote:
-            return []
-        if len(self.skip) > 4:
-            return [c for c in self.senders if c not in self.skip]
-        # `skip` is the observer and the clusters down: copy and remove, in C, rather than test each sender
-        # (explain asks this of every client of every service).
-        kept = list(self.senders)
-        for c in self.skip:
-            if c in kept:
-                kept.remove(c)
-        return kept
+        return _remote_clusters(self.senders, self.skip) if self.use_remote else []
 
     @property
     def clusters(self) -> list[str]:
@@ -202,6 +192,40 @@ def _merge_runs(merged: tuple[Backend, ...], ranges: list[tuple[int, int]], mine
     if not placed:
         runs.append((mine, 0, len(mine)))
     return runs
+
+
+_NO_REMOTE: tuple[dict, tuple, None] = ({}, (), None)
+
+
+def _remote_clusters(senders: Sequence[str], skip: frozenset[str]) -> list[str]:
+    """`senders` without the clusters in `skip`, in order."""
+    if len(skip) > 4:
+        return [c for c in senders if c not in skip]
+    # `skip` is the observer and the clusters down: copy and remove, in C, rather than test each sender
+    # (explain asks this of every client of every service).
+    kept = list(senders)
+    for c in skip:
+        if c in kept:
+            kept.remove(c)
+    return kept
+
+
+def _any_selected(local: Sequence[Backend], active_only: bool) -> bool:
+    return any(b.active or not active_only for b in local)
+
+
+class _Frontend(NamedTuple):
+    """What ServiceRouting decides for one frontend of an observer's copy (the fields of a Route)."""
+    port: Port
+    ours: tuple[Backend, ...]
+    theirs: Mapping[str, tuple[Backend, ...]]
+    senders: tuple[str, ...]
+    skip: frozenset[str]
+    use_local: bool
+    use_remote: bool
+    active_only: bool
+    remote_count: int
+    exports: "Exports | None"
 
 
 class Exports:
@@ -390,6 +414,8 @@ class ServiceRouting:
         self._matched: dict[tuple, tuple[dict[str, tuple[Backend, ...]], tuple[str, ...], Exports]] = {}
         self._keys: dict[int, str] = {}  # id(port) -> frontend_key(port); the ports live in self.copies
         self._shared_target_bug = version.multiport_shared_target_bug  # a property: read once, not per view
+        # (id(flags), any local backend, any Active one, any remote one) -> decide(); the flags live in self.flags
+        self._decided: dict[tuple, tuple[bool, bool, bool]] = {}
 
     def _remote(self, port: Port, families: tuple[str, ...]
                 ) -> tuple[dict[str, tuple[Backend, ...]], tuple[str, ...], Exports | None]:
@@ -403,34 +429,77 @@ class ServiceRouting:
             self._matched[key] = (groups, senders, Exports(groups, senders))
         return self._matched[key]
 
+    def _frontends(self, service: ClusterService, observer: str, gone: frozenset[str]) -> list[_Frontend]:
+        """Each frontend of the observer's copy with what Cilium decides for it: the one place `view`,
+        `serving` and `sole_server` share. Headless: no frontends, no datapath load-balancing (section 2)."""
+        if service.headless:
+            return []
+        flags = self.flags[observer]
+        local = () if observer in gone else self.local[observer]
+        skip = gone | {observer}
+        families, version, found = service.families, self.version, []
+        for port in service.ports:
+            ours = tuple([b for b in local if matches(port, b, families, version)]) if local else ()
+            # The local Service must itself be global to use remote backends (section 2, receive side).
+            theirs, senders, exports = self._remote(port, families) if flags.is_global else _NO_REMOTE
+            remote_count = len(senders) - (sum(1 for c in skip if c in theirs and theirs[c]) if gone else
+                                           bool(theirs.get(observer)))
+            # decide() reads only whether there are local backends and whether one is Active
+            key = (id(flags), bool(ours), any(b.active for b in ours), remote_count > 0)
+            decided = self._decided.get(key)
+            if decided is None:
+                decided = self._decided[key] = decide(flags, ours, remote_count > 0, version)
+            found.append(_Frontend(port, ours, theirs, senders, skip, *decided, remote_count, exports))
+        return found
+
     def view(self, observer: str, gone: frozenset[str] = frozenset()) -> ObserverView:
         service = self.copies.get(observer)
         if service is None:
             # No local Service: no ClusterIP, no DNS name, nothing to reach (section 2, receive side).
             return ObserverView(exists=False)
-        flags = self.flags[observer]
-        local = () if observer in gone else self.local[observer]
-        skip = gone | {observer}
         frontends = {}
-        if not service.headless:  # headless: no frontends, no datapath load-balancing (section 2)
-            for port in service.ports:
-                ours = tuple(b for b in local if matches(port, b, service.families, self.version))
-                # The local Service must itself be global to use remote backends (section 2, receive side).
-                theirs, senders, exports = self._remote(port, service.families) if flags.is_global else ({}, (), None)
-                remote_count = len(senders) - (sum(1 for c in skip if theirs.get(c)) if gone else
-                                               bool(theirs.get(observer)))
-                use_local, use_remote, active_only = decide(flags, ours, remote_count > 0, self.version)
-                key = self._keys.get(id(port))
-                if key is None:
-                    key = self._keys[id(port)] = frontend_key(port)
-                frontends[key] = Route(observer, ours, theirs, senders, skip, use_local, use_remote,
-                                                      active_only, remote_count, exports)
+        for f in self._frontends(service, observer, gone):
+            key = self._keys.get(id(f.port))
+            if key is None:
+                key = self._keys[id(f.port)] = frontend_key(f.port)
+            frontends[key] = Route(observer, f.ours, f.theirs, f.senders, f.skip, f.use_local, f.use_remote,
+                                   f.active_only, f.remote_count, f.exports)
         notes = self._notes_of.get(observer)
         if notes is None:
-            notes = self._notes_of[observer] = tuple(_notes(flags, self.version))
+            notes = self._notes_of[observer] = tuple(_notes(self.flags[observer], self.version))
         if self._shared_target_bug:
             notes += tuple(self._shared_target_notes(frontends))
-        return ObserverView(True, flags, frontends, notes)
+        return ObserverView(True, self.flags[observer], frontends, notes)
+
+    def serving(self, observer: str, gone: frozenset[str] = frozenset()) -> list[str] | None:
+        """serving_clusters(view(observer, gone)), None where the Service does not exist, without building
+        the view: explain and validate's routing checks ask it of every client of every service."""
+        service = self.copies.get(observer)
+        if service is None:
+            return None
+        found: list[str] | set[str] | None = None
+        for f in self._frontends(service, observer, gone):
+            clusters = _remote_clusters(f.senders, f.skip) if f.use_remote else []
+            if f.use_local and _any_selected(f.ours, f.active_only):
+                bisect.insort(clusters, observer)  # the remote ones are sorted and never the observer
+            if found is None:
+                found = clusters
+            else:
+                found = set(found).union(clusters)
+        return [] if found is None else found if type(found) is list else sorted(found)
+
+    def sole_server(self, observer: str, gone: frozenset[str] = frozenset()) -> str | None:
+        """The observer's only serving cluster, None unless it has exactly one. Counts first, so a mesh
+        where everyone has many servers costs O(1) per client, not O(clusters)."""
+        service = self.copies.get(observer)
+        if service is None:
+            return None
+        for f in self._frontends(service, observer, gone):
+            if bool(f.use_local and _any_selected(f.ours, f.active_only)) + \
+                    (f.remote_count if f.use_remote else 0) > 1:
+                return None
+        served = self.serving(observer, gone)
+        return served[0] if served and len(served) == 1 else None
 
     def _shared_target_notes(self, frontends: Mapping[str, Route]) -> Iterator[str]:
         """#45109 (section 2, Ports): on 1.18.0-1.18.9 and 1.19.0-1.19.3, remote backends of Service ports

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
-from ..cilium.routing import ClusterService, Endpoint, EndpointSlice, Port, ServiceRouting, serving_clusters
+from ..cilium.routing import ClusterService, Endpoint, EndpointSlice, Port, ServiceRouting
 from ..cilium.versions import CiliumVersion
 from .mcs import namespace_rule
 from .model import Mesh, Service
@@ -81,19 +81,16 @@ class SpecRouting:
     def serving(self, clients: Sequence[str] | None = None, also_gone: str | None = None) -> dict[str, list[str] | None]:
         """Client cluster -> the clusters serving it (None where the Service does not exist)."""
         gone = self.gone | {also_gone} if also_gone else self.gone
-        views = {c: self.routing.view(c, gone) for c in (self.clusters if clients is None else clients)}
-        return {cluster: serving_clusters(view) if view.exists else None for cluster, view in views.items()}
+        return {c: self.routing.serving(c, gone) for c in (self.clusters if clients is None else clients)}
 
     def sole_servers(self) -> dict[str, str]:
         """Client cluster -> its only serving cluster, for the clients that have exactly one. Counts first,
         so a mesh where everyone has many servers costs O(clusters), not O(clusters^2)."""
         sole = {}
         for client in self.clusters:
-            view = self.routing.view(client, self.gone)
-            if view.exists and all(route.size <= 1 for route in view.frontends.values()):
-                served = serving_clusters(view)
-                if len(served) == 1:
-                    sole[client] = served[0]
+            server = self.routing.sole_server(client, self.gone)
+            if server is not None:
+                sole[client] = server
         return sole
 
     def failure_effects(self, sole: Mapping[str, str]) -> dict[str, dict[str, list[str]]]:
