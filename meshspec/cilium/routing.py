@@ -136,6 +136,9 @@ class Route:
     @property
     def backends(self) -> tuple[Backend, ...]:
         """Every selected backend once, sorted by (endpoint, cluster)."""
+        whole = self._whole_export()
+        if whole is not None:
+            return whole
         local = self._local_selected()
         local_ips = {b.address for b in self.local}
         if self.use_remote and self.exports is not None:
@@ -157,6 +160,9 @@ class Route:
         """`backends` as runs (sequence, start, end) whose slices, one after the other, are `backends`. The
         sorted exports every observer shares are passed as they are, not copied, so a caller that encodes
         them once per frontend (simulate's JSON) pays O(clusters) per observer, not O(backends)."""
+        whole = self._whole_export()
+        if whole is not None:
+            return [(whole, 0, len(whole))]
         if self.use_remote and self.exports is not None:
             ranges = self.exports.kept(self.skip, {b.address for b in self.local})
             if ranges is not None:
@@ -165,6 +171,23 @@ class Route:
                     return runs
         backends = self.backends
         return [(backends, 0, len(backends))]
+
+
+    def _whole_export(self) -> tuple[Backend, ...] | None:
+        """The shared sorted exports as they are, when they are exactly this observer's backends: no cluster
+        down, local and remote both used, the selected local backends are the very ones the observer exports
+        (or it has none), and no other cluster exports one of its addresses (the local one would win there).
+        Every client of a global, shared Service with affinity none is this case; None otherwise."""
+        if len(self.skip) != 1 or not (self.use_local and self.use_remote) or self.exports is None:
+            return None
+        mine = self.remote.get(self.observer, ())
+        selected = [b for b in self.local if b.active] if self.active_only else self.local
+        if len(selected) != len(mine) or any(a is not b for a, b in zip(selected, mine)):
+            return None
+        merged = self.exports.merged
+        if self.local and not self.exports.only_exported_by(self.observer, self.local):
+            return None
+        return merged
 
 
 def _merge_runs(merged: tuple[Backend, ...], ranges: list[tuple[int, int]], mine: tuple[Backend, ...]
@@ -257,6 +280,15 @@ class Exports:
     def merged(self) -> tuple[Backend, ...]:
         """Every sender's backends, deduplicated and sorted by (endpoint, cluster)."""
         return self._merged or self._prepare()
+
+    def only_exported_by(self, cluster: str, backends: Iterable[Backend]) -> bool:
+        """No other cluster exports the address of one of `backends` (after `merged` was first asked for)."""
+        owners = self._owners
+        for b in backends:
+            found = owners.get(b.address)
+            if found is not None and (len(found) > 1 or cluster not in found):
+                return False
+        return True
 
     def kept(self, skip: frozenset[str], local_ips: set[str]) -> list[tuple[int, int]] | None:
         """The index ranges of `merged` left once the clusters in `skip` are cut, in order; None when a kept
