@@ -181,11 +181,14 @@ class Route:
         if len(self.skip) != 1 or not (self.use_local and self.use_remote) or self.exports is None:
             return None
         mine = self.remote.get(self.observer, ())
-        selected = [b for b in self.local if b.active] if self.active_only else self.local
-        if len(selected) != len(mine) or any(a is not b for a, b in zip(selected, mine)):
+        selected = tuple([b for b in self.local if b.active]) if self.active_only else self.local
+        if selected != mine:  # compares the very objects first: a ready endpoint is one Backend on both sides
             return None
         merged = self.exports.merged
-        if self.local and not self.exports.only_exported_by(self.observer, self.local):
+        # Now every local backend is one the observer exports, so another exporter of its address is the only
+        # way the local-wins rule could cut `merged`.
+        twice = self.exports.exported_twice
+        if twice and any(b.address in twice for b in self.local):
             return None
         return merged
 
@@ -259,6 +262,7 @@ class Exports:
     def __init__(self, groups: Mapping[str, tuple[Backend, ...]], senders: Sequence[str]):
         self._groups, self._senders = groups, senders
         self._merged: tuple[Backend, ...] | None = None
+        self.exported_twice: set[str] = set()  # addresses more than one sender exports, once `merged` is built
 
     def _prepare(self) -> tuple[Backend, ...]:
         merged = self._merged = _unique_sorted(b for c in self._senders for b in self._groups[c])
@@ -274,21 +278,13 @@ class Exports:
         for c in self._senders:
             for b in self._groups[c]:
                 self._owners.setdefault(b.address, set()).add(c)
+        self.exported_twice = {ip for ip, owners in self._owners.items() if len(owners) > 1}
         return merged
 
     @property
     def merged(self) -> tuple[Backend, ...]:
         """Every sender's backends, deduplicated and sorted by (endpoint, cluster)."""
-        return self._merged or self._prepare()
-
-    def only_exported_by(self, cluster: str, backends: Iterable[Backend]) -> bool:
-        """No other cluster exports the address of one of `backends` (after `merged` was first asked for)."""
-        owners = self._owners
-        for b in backends:
-            found = owners.get(b.address)
-            if found is not None and (len(found) > 1 or cluster not in found):
-                return False
-        return True
+        return self._merged if self._merged is not None else self._prepare()
 
     def kept(self, skip: frozenset[str], local_ips: set[str]) -> list[tuple[int, int]] | None:
         """The index ranges of `merged` left once the clusters in `skip` are cut, in order; None when a kept
