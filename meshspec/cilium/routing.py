@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Iterator, Mapping, NamedTuple, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from .annotations import OWNED, ServiceFlags, read_flags
 from .versions import CiliumVersion
@@ -240,18 +240,9 @@ def _any_selected(local: Sequence[Backend], active_only: bool) -> bool:
     return any(b.active or not active_only for b in local)
 
 
-class _Frontend(NamedTuple):
-    """What ServiceRouting decides for one frontend of an observer's copy (the fields of a Route)."""
-    port: Port
-    ours: tuple[Backend, ...]
-    theirs: Mapping[str, tuple[Backend, ...]]
-    senders: tuple[str, ...]
-    skip: frozenset[str]
-    use_local: bool
-    use_remote: bool
-    active_only: bool
-    remote_count: int
-    exports: "Exports | None"
+# A Route's fields after `observer`: local, remote, senders, skip, use_local, use_remote, active_only,
+# remote_count, exports (a plain tuple: ServiceRouting builds one per client and frontend).
+_RouteFields = tuple
 
 
 class Exports:
@@ -380,15 +371,20 @@ def _backends(cluster: str, service: ClusterService, export: bool) -> tuple[list
     return local, exported
 
 
-def matches(frontend: Port, backend: Backend, families: Sequence[str], version: CiliumVersion) -> bool:
-    """Ports match by name, never by number (section 2, Ports)."""
-    if backend.protocol != frontend.protocol or backend.family not in families:
-        return False
+def matching(frontend: Port, backends: Sequence[Backend], families: Sequence[str],
+             version: CiliumVersion) -> tuple[Backend, ...]:
+    """The backends that pair with a frontend. Ports match by name, never by number (section 2, Ports)."""
+    protocol, name = frontend.protocol, frontend.name
     if version.statedb_lb:
         # writer.go matchesFrontend: the name check applies only when both sides are named.
-        return not (frontend.name and backend.port_name) or frontend.name == backend.port_name
+        return tuple([b for b in backends if b.protocol == protocol and b.family in families
+                      and (not name or not b.port_name or name == b.port_name)])
     # Legacy genCartesianProduct: the endpoint must carry the Service port's name ("" included).
-    return frontend.name == backend.port_name
+    return tuple([b for b in backends if b.protocol == protocol and b.family in families and name == b.port_name])
+
+
+def matches(frontend: Port, backend: Backend, families: Sequence[str], version: CiliumVersion) -> bool:
+    return bool(matching(frontend, (backend,), families, version))
 
 
 def decide(flags: ServiceFlags, local: Sequence[Backend], remote_any: bool,
@@ -442,8 +438,6 @@ class ServiceRouting:
         self._matched: dict[tuple, tuple[dict[str, tuple[Backend, ...]], tuple[str, ...], Exports]] = {}
         self._keys: dict[int, str] = {}  # id(port) -> frontend_key(port); the ports live in self.copies
         self._shared_target_bug = version.multiport_shared_target_bug  # a property: read once, not per view
-        # (id(flags), any local backend, any Active one, any remote one) -> decide(); the flags live in self.flags
-        self._decided: dict[tuple, tuple[bool, bool, bool]] = {}
 
     def _remote(self, port: Port, families: tuple[str, ...]
                 ) -> tuple[dict[str, tuple[Backend, ...]], tuple[str, ...], Exports | None]:
@@ -451,15 +445,16 @@ class ServiceRouting:
         backends sorted once (when an observer first lists them)."""
         key = (port.name, port.port, port.protocol, families)  # builtins hash in C; a dataclass in Python
         if key not in self._matched:
-            groups = {c: tuple(b for b in bs if matches(port, b, families, self.version))
-                      for c, bs in self.exports.items()}
+            groups = {c: matching(port, bs, families, self.version) for c, bs in self.exports.items()}
             senders = tuple(sorted(c for c, g in groups.items() if g))
             self._matched[key] = (groups, senders, Exports(groups, senders))
         return self._matched[key]
 
-    def _frontends(self, service: ClusterService, observer: str, gone: frozenset[str]) -> list[_Frontend]:
-        """Each frontend of the observer's copy with what Cilium decides for it: the one place `view`,
-        `serving` and `sole_server` share. Headless: no frontends, no datapath load-balancing (section 2)."""
+    def _frontends(self, service: ClusterService, observer: str, gone: frozenset[str]
+                   ) -> list[tuple[Port, _RouteFields]]:
+        """Each frontend of the observer's copy with what Cilium decides for it, as the fields of its Route
+        after `observer`: the one place `view`, `serving` and `sole_server` share. Headless: no frontends,
+        no datapath load-balancing (section 2)."""
         if service.headless:
             return []
         flags = self.flags[observer]
@@ -467,17 +462,13 @@ class ServiceRouting:
         skip = gone | {observer}
         families, version, found = service.families, self.version, []
         for port in service.ports:
-            ours = tuple([b for b in local if matches(port, b, families, version)]) if local else ()
+            ours = matching(port, local, families, version) if local else ()
             # The local Service must itself be global to use remote backends (section 2, receive side).
             theirs, senders, exports = self._remote(port, families) if flags.is_global else _NO_REMOTE
             remote_count = len(senders) - (sum(1 for c in skip if c in theirs and theirs[c]) if gone else
                                            bool(theirs.get(observer)))
-            # decide() reads only whether there are local backends and whether one is Active
-            key = (id(flags), bool(ours), any(b.active for b in ours), remote_count > 0)
-            decided = self._decided.get(key)
-            if decided is None:
-                decided = self._decided[key] = decide(flags, ours, remote_count > 0, version)
-            found.append(_Frontend(port, ours, theirs, senders, skip, *decided, remote_count, exports))
+            found.append((port, (ours, theirs, senders, skip, *decide(flags, ours, remote_count > 0, version),
+                                 remote_count, exports)))
         return found
 
     def view(self, observer: str, gone: frozenset[str] = frozenset()) -> ObserverView:
@@ -486,12 +477,11 @@ class ServiceRouting:
             # No local Service: no ClusterIP, no DNS name, nothing to reach (section 2, receive side).
             return ObserverView(exists=False)
         frontends = {}
-        for f in self._frontends(service, observer, gone):
-            key = self._keys.get(id(f.port))
+        for port, fields in self._frontends(service, observer, gone):
+            key = self._keys.get(id(port))
             if key is None:
-                key = self._keys[id(f.port)] = frontend_key(f.port)
-            frontends[key] = Route(observer, f.ours, f.theirs, f.senders, f.skip, f.use_local, f.use_remote,
-                                   f.active_only, f.remote_count, f.exports)
+                key = self._keys[id(port)] = frontend_key(port)
+            frontends[key] = Route(observer, *fields)
         notes = self._notes_of.get(observer)
         if notes is None:
             notes = self._notes_of[observer] = tuple(_notes(self.flags[observer], self.version))
@@ -506,9 +496,10 @@ class ServiceRouting:
         if service is None:
             return None
         found: list[str] | set[str] | None = None
-        for f in self._frontends(service, observer, gone):
-            clusters = _remote_clusters(f.senders, f.skip) if f.use_remote else []
-            if f.use_local and _any_selected(f.ours, f.active_only):
+        for _, (ours, _, senders, skip, use_local, use_remote, active_only, _, _) in \
+                self._frontends(service, observer, gone):
+            clusters = _remote_clusters(senders, skip) if use_remote else []
+            if use_local and _any_selected(ours, active_only):
                 bisect.insort(clusters, observer)  # the remote ones are sorted and never the observer
             if found is None:
                 found = clusters
@@ -522,9 +513,9 @@ class ServiceRouting:
         service = self.copies.get(observer)
         if service is None:
             return None
-        for f in self._frontends(service, observer, gone):
-            if bool(f.use_local and _any_selected(f.ours, f.active_only)) + \
-                    (f.remote_count if f.use_remote else 0) > 1:
+        for _, (ours, _, _, _, use_local, use_remote, active_only, remote_count, _) in \
+                self._frontends(service, observer, gone):
+            if bool(use_local and _any_selected(ours, active_only)) + (remote_count if use_remote else 0) > 1:
                 return None
         served = self.serving(observer, gone)
         return served[0] if served and len(served) == 1 else None

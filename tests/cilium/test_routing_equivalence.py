@@ -64,7 +64,7 @@ def test_interleaved_clusters_are_cut_by_filtering_not_by_span():
 def test_serving_and_sole_server_answer_what_the_view_says_on_random_meshes(seed):
     """ServiceRouting.serving and sole_server skip building views (explain and validate ask them of every
     client): they must agree with serving_clusters of the full view, with and without clusters down, and
-    the memo of decide() must not carry one observer's decision to another's."""
+    the view's decisions with decide() itself."""
     rng = random.Random(seed)
     copies, clusters = random_mesh(rng)
     version = rng.choice(VERSIONS)
@@ -85,7 +85,7 @@ def test_serving_and_sole_server_answer_what_the_view_says_on_random_meshes(seed
 @pytest.mark.parametrize("version", VERSIONS, ids=str)
 def test_serving_tells_apart_observers_whose_local_backends_are_only_terminating(version):
     """Same flags, both with local backends: a ready one keeps affinity local at home, a terminating-only one
-    does not (section 3), so the engine's memo of decide() must key on Active backends too."""
+    does not (section 3): serving and sole_server must decide per observer, on its Active backends."""
     flags = {"service.cilium.io/global": "true", "service.cilium.io/affinity": "local"}
 
     def copy(*endpoints):
