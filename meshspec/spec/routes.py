@@ -39,6 +39,7 @@ def spec_copies(service: Service) -> dict[str, ClusterService]:
     # Placement dataclass in Python, once per cluster of every service); its own for a cluster whose override
     # adds annotations.
     annotations: dict[tuple, dict[str, str]] = {}
+    backends = set(service.backends)
     copies = {}
     for cluster, placement in service.placements.items():
         key = (placement.is_global, placement.shared, placement.affinity)
@@ -46,7 +47,7 @@ def spec_copies(service: Service) -> dict[str, ClusterService]:
         if merged is None:
             merged = annotations[key] = {**service.annotations, **placement.annotations()}
         slices = tuple(EndpointSlice(slice_ports, (Endpoint(cluster),), family) for family in families) \
-            if cluster in service.backends else ()
+            if cluster in backends else ()
         own = {**service.annotations_in(cluster), **placement.annotations()} \
             if cluster in service.cluster_annotations else merged
         copies[cluster] = ClusterService(service.namespace, service.name, own, ports, service.headless,
