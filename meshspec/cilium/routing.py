@@ -236,6 +236,18 @@ def _remote_clusters(senders: Sequence[str], skip: frozenset[str]) -> list[str]:
     return kept
 
 
+def _union(lists: Iterable[list[str]]) -> list[str]:
+    """Sorted lists merged into one, sorted; the one list itself when there is one, or when all are equal."""
+    found: list[str] | None = None
+    merged: set[str] | None = None
+    for clusters in lists:
+        if found is None:
+            found = clusters
+        elif merged is not None or clusters != found:
+            merged = (merged or set(found)).union(clusters)
+    return sorted(merged) if merged is not None else found if found is not None else []
+
+
 def _any_selected(local: Sequence[Backend], active_only: bool) -> bool:
     return any(b.active or not active_only for b in local)
 
@@ -438,6 +450,9 @@ class ServiceRouting:
         self._matched: dict[tuple, tuple[dict[str, tuple[Backend, ...]], tuple[str, ...], Exports]] = {}
         self._keys: dict[int, str] = {}  # id(port) -> frontend_key(port); the ports live in self.copies
         self._shared_target_bug = version.multiport_shared_target_bug  # a property: read once, not per view
+        self._signatures: dict[str, tuple] = {}  # cluster -> _signature(cluster)
+        # (port, families, id(flags), signature, exports to it) -> (local backends selected, remote used)
+        self._served: dict[tuple, tuple[bool, bool]] = {}
 
     def _remote(self, port: Port, families: tuple[str, ...]
                 ) -> tuple[dict[str, tuple[Backend, ...]], tuple[str, ...], Exports | None]:
@@ -457,19 +472,20 @@ class ServiceRouting:
         no datapath load-balancing (section 2)."""
         if service.headless:
             return []
-        flags = self.flags[observer]
         local = () if observer in gone else self.local[observer]
         skip = gone | {observer}
-        families, version, found = service.families, self.version, []
-        for port in service.ports:
-            ours = matching(port, local, families, version) if local else ()
-            # The local Service must itself be global to use remote backends (section 2, receive side).
-            theirs, senders, exports = self._remote(port, families) if flags.is_global else _NO_REMOTE
-            remote_count = len(senders) - (sum(1 for c in skip if c in theirs and theirs[c]) if gone else
-                                           bool(theirs.get(observer)))
-            found.append((port, (ours, theirs, senders, skip, *decide(flags, ours, remote_count > 0, version),
-                                 remote_count, exports)))
-        return found
+        return [(port, self._frontend(port, service.families, observer, local, skip, gone)) for port in service.ports]
+
+    def _frontend(self, port: Port, families: tuple[str, ...], observer: str, local: Sequence[Backend],
+                  skip: frozenset[str], gone: frozenset[str]) -> _RouteFields:
+        flags = self.flags[observer]
+        ours = matching(port, local, families, self.version) if local else ()
+        # The local Service must itself be global to use remote backends (section 2, receive side).
+        theirs, senders, exports = self._remote(port, families) if flags.is_global else _NO_REMOTE
+        remote_count = len(senders) - (sum(1 for c in skip if c in theirs and theirs[c]) if gone else
+                                       bool(theirs.get(observer)))
+        return (ours, theirs, senders, skip, *decide(flags, ours, remote_count > 0, self.version), remote_count,
+                exports)
 
     def view(self, observer: str, gone: frozenset[str] = frozenset()) -> ObserverView:
         service = self.copies.get(observer)
@@ -491,21 +507,52 @@ class ServiceRouting:
 
     def serving(self, observer: str, gone: frozenset[str] = frozenset()) -> list[str] | None:
         """serving_clusters(view(observer, gone)), None where the Service does not exist, without building
-        the view: explain and validate's routing checks ask it of every client of every service."""
+        the view: explain and validate's routing checks ask it of every client of every service. With no
+        cluster down, clients alike in what decides a frontend (their flags, their local backends' ports,
+        families and conditions, and whether they export to it themselves) share one decision."""
         service = self.copies.get(observer)
         if service is None:
             return None
-        found: list[str] | set[str] | None = None
-        for _, (ours, _, senders, skip, use_local, use_remote, active_only, _, _) in \
-                self._frontends(service, observer, gone):
-            clusters = _remote_clusters(senders, skip) if use_remote else []
-            if use_local and _any_selected(ours, active_only):
-                bisect.insort(clusters, observer)  # the remote ones are sorted and never the observer
-            if found is None:
-                found = clusters
-            else:
-                found = set(found).union(clusters)
-        return [] if found is None else found if type(found) is list else sorted(found)
+        if gone or service.headless:
+            return _union(self._serving_clusters(observer, fields) for _, fields in
+                          self._frontends(service, observer, gone))
+        flags, families, found = self.flags[observer], service.families, []
+        for port in service.ports:
+            theirs, senders, _ = self._remote(port, families) if flags.is_global else _NO_REMOTE
+            sends = bool(theirs.get(observer))
+            key = (port.name, port.port, port.protocol, families, id(flags), self._signature(observer), sends)
+            decided = self._served.get(key)
+            if decided is None:
+                ours, _, _, _, use_local, use_remote, active_only, _, _ = self._frontend(
+                    port, families, observer, self.local[observer], frozenset((observer,)), gone)
+                decided = self._served[key] = (use_local and _any_selected(ours, active_only), use_remote)
+            local_selected, use_remote = decided
+            if not use_remote:
+                found.append([observer] if local_selected else [])
+                continue
+            clusters = list(senders)  # sorted; the observer is in it when it exports to this frontend
+            if sends and not local_selected:
+                del clusters[bisect.bisect_left(clusters, observer)]
+            elif local_selected and not sends:
+                bisect.insort(clusters, observer)
+            found.append(clusters)
+        return _union(found)
+
+    def _serving_clusters(self, observer: str, fields: _RouteFields) -> list[str]:
+        ours, _, senders, skip, use_local, use_remote, active_only, _, _ = fields
+        clusters = _remote_clusters(senders, skip) if use_remote else []
+        if use_local and _any_selected(ours, active_only):
+            bisect.insort(clusters, observer)  # the remote ones are sorted and never the observer
+        return clusters
+
+    def _signature(self, cluster: str) -> tuple:
+        """What of a cluster's local backends the port rule and decide() read: protocol, family, port name,
+        Active (once per cluster)."""
+        found = self._signatures.get(cluster)
+        if found is None:
+            found = self._signatures[cluster] = tuple(
+                [(b.protocol, b.family, b.port_name, b.active) for b in self.local[cluster]])
+        return found
 
     def sole_server(self, observer: str, gone: frozenset[str] = frozenset()) -> str | None:
         """The observer's only serving cluster, None unless it has exactly one. Counts first, so a mesh

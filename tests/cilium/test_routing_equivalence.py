@@ -98,3 +98,19 @@ def test_serving_tells_apart_observers_whose_local_backends_are_only_terminating
     assert routing.serving("a") == ["a"]
     assert routing.serving("b") == ["a", "c"]
     assert routing.sole_server("a") == "a" and routing.sole_server("b") is None
+
+
+def test_serving_tells_apart_a_sole_exporter_from_a_client_alike_but_not_exporting():
+    """Same flags and the same local backends, but only `a` exports (b's namespace is not global): for `a` no
+    other cluster sends, for `b` one does, so with affinity local and no Active local backend `b` goes remote
+    and `a` has nothing. Asked in either order, the shared decision must not cross between them."""
+    flags = {"service.cilium.io/global": "true", "service.cilium.io/affinity": "local"}
+    terminating = EndpointSlice((Port("", 8080),), (Endpoint("10.0.0.1", False, True, True),))
+    copies = {"a": ClusterService("default", "web", flags, (Port("", 80),), slices=(terminating,)),
+              "b": ClusterService("default", "web", flags, (Port("", 80),), slices=(terminating,), exported=False)}
+    version = parse_version("1.20")
+    expected = {c: serving_clusters(ServiceRouting(copies, version).view(c)) for c in copies}
+    assert expected == {"a": [], "b": ["a"]}
+    for order in (["a", "b"], ["b", "a"]):
+        routing = ServiceRouting(copies, version)
+        assert {c: routing.serving(c) for c in order} == expected, order
