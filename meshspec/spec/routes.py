@@ -40,18 +40,22 @@ def spec_copies(service: Service) -> dict[str, ClusterService]:
     # adds annotations.
     annotations: dict[tuple, dict[str, str]] = {}
     backends = set(service.backends)
+    namespace, name, headless, own_annotations = service.namespace, service.name, service.headless, \
+        service.cluster_annotations  # read once, not per cluster (headless is a property)
     copies = {}
     for cluster, placement in service.placements.items():
         key = (placement.is_global, placement.shared, placement.affinity)
         merged = annotations.get(key)
         if merged is None:
             merged = annotations[key] = {**service.annotations, **placement.annotations()}
-        slices = tuple(EndpointSlice(slice_ports, (Endpoint(cluster),), family) for family in families) \
-            if cluster in backends else ()
+        if cluster in backends:
+            stand_in = (Endpoint(cluster),)
+            slices = tuple([EndpointSlice(slice_ports, stand_in, family) for family in families])
+        else:
+            slices = ()
         own = {**service.annotations_in(cluster), **placement.annotations()} \
-            if cluster in service.cluster_annotations else merged
-        copies[cluster] = ClusterService(service.namespace, service.name, own, ports, service.headless,
-                                         families, slices)
+            if cluster in own_annotations else merged
+        copies[cluster] = ClusterService(namespace, name, own, ports, headless, families, slices)
     return copies
 
 
