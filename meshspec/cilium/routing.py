@@ -462,8 +462,7 @@ class ServiceRouting:
         self._matched: dict[tuple, tuple[dict[str, tuple[Backend, ...]], tuple[str, ...], Exports]] = {}
         self._keys: dict[int, str] = {}  # id(port) -> frontend_key(port); the ports live in self.copies
         self._shared_target_bug = version.multiport_shared_target_bug  # a property: read once, not per view
-        self._signatures: dict[str, tuple] = {}  # cluster -> _signature(cluster)
-        # (port, families, id(flags), signature, exports to it) -> (local backends selected, remote used)
+        # ((port, families), id(flags), local backends' signature, exports to it) -> (local selected, remote used)
         self._served: dict[tuple, tuple[bool, bool]] = {}
 
     def _remote(self, port: Port, families: tuple[str, ...]
@@ -471,7 +470,7 @@ class ServiceRouting:
         """Exported backends matching a frontend, by cluster, the clusters with any (sorted), and those
         backends sorted once (when an observer first lists them)."""
         key = (port.name, port.port, port.protocol, families)  # builtins hash in C; a dataclass in Python
-        if key not in self._matched:
+        if key not in self._matched:  # (serving() reads self._matched with this key, too)
             groups = {c: matching(port, bs, families, self.version) for c, bs in self.exports.items()}
             senders = tuple(sorted(c for c, g in groups.items() if g))
             self._matched[key] = (groups, senders, Exports(groups, senders))
@@ -529,10 +528,14 @@ class ServiceRouting:
             return _union(self._serving_clusters(observer, fields) for _, fields in
                           self._frontends(service, observer, gone))
         flags, families, found = self.flags[observer], service.families, []
+        # What of the local backends the port rule and decide() read
+        signature = tuple([(b.protocol, b.family, b.port_name, b.active) for b in self.local[observer]])
         for port in service.ports:
-            theirs, senders, _ = self._remote(port, families) if flags.is_global else _NO_REMOTE
+            remote_key = (port.name, port.port, port.protocol, families)
+            theirs, senders, _ = (self._matched.get(remote_key) or self._remote(port, families)) if flags.is_global \
+                else _NO_REMOTE
             sends = bool(theirs.get(observer))
-            key = (port.name, port.port, port.protocol, families, id(flags), self._signature(observer), sends)
+            key = (remote_key, id(flags), signature, sends)
             decided = self._served.get(key)
             if decided is None:
                 ours, _, _, _, use_local, use_remote, active_only, _, _ = self._frontend(
@@ -548,7 +551,7 @@ class ServiceRouting:
             elif local_selected and not sends:
                 bisect.insort(clusters, observer)
             found.append(clusters)
-        return _union(found)
+        return found[0] if len(found) == 1 else _union(found)
 
     def _serving_clusters(self, observer: str, fields: _RouteFields) -> list[str]:
         ours, _, senders, skip, use_local, use_remote, active_only, _, _ = fields
@@ -556,15 +559,6 @@ class ServiceRouting:
         if use_local and _any_selected(ours, active_only):
             bisect.insort(clusters, observer)  # the remote ones are sorted and never the observer
         return clusters
-
-    def _signature(self, cluster: str) -> tuple:
-        """What of a cluster's local backends the port rule and decide() read: protocol, family, port name,
-        Active (once per cluster)."""
-        found = self._signatures.get(cluster)
-        if found is None:
-            found = self._signatures[cluster] = tuple(
-                [(b.protocol, b.family, b.port_name, b.active) for b in self.local[cluster]])
-        return found
 
     def sole_server(self, observer: str, gone: frozenset[str] = frozenset()) -> str | None:
         """The observer's only serving cluster, None unless it has exactly one. Counts first, so a mesh
