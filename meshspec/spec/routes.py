@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
+from ..cilium.annotations import OWNED
 from ..cilium.routing import ClusterService, Endpoint, EndpointSlice, Port, ServiceRouting
 from ..cilium.versions import CiliumVersion
-from .mcs import namespace_rule
+from .mcs import namespace_is_global, namespace_rule
 from .model import Mesh, Service
 
 
@@ -69,6 +70,20 @@ def _target_port(spec_port: Mapping) -> Port:
     target = spec_port.get("targetPort") or spec_port["port"]  # 0 and "" default to the port, too
     return Port(spec_port.get("name") or "", target if isinstance(target, int) else spec_port["port"],
                 spec_port.get("protocol") or "TCP")
+
+
+def routing_key(mesh: Mesh, service: Service, down: Iterable[Down] = ()) -> tuple:
+    """Everything SpecRouting(mesh, service, version, down) reads of the service, as builtins: services with
+    equal keys are routed alike (explain routes one of them; tests/analysis/test_explain.py holds this on
+    random meshes). Its name and namespace are not in it, only whether the namespace is global and which
+    clusters are down for it."""
+    ports = tuple((p.get("name") or "", p["port"], p.get("protocol") or "TCP", p.get("targetPort"))
+                  for p in service.spec.get("ports") or ())
+    flags_of = [(c, p.is_global, p.shared, p.affinity) for c, p in service.placements.items()]
+    own = tuple((c, tuple(map(service.annotations_in(c).get, OWNED))) for c in service.cluster_annotations)
+    return (ports, tuple(service.spec.get("ipFamilies") or ()), service.headless, tuple(flags_of),
+            tuple(map(service.annotations.get, OWNED)), own, tuple(service.backends),
+            namespace_is_global(mesh, service.namespace), frozenset(d.cluster for d in down if d.hits(d.cluster, service)))
 
 
 class SpecRouting:
