@@ -10,7 +10,7 @@ from ..cilium.mcs import derived_name
 from ..cilium.versions import CiliumVersion
 from ..spec.mcs import export_clusters, mcs_copies, namespace_is_global
 from ..spec.model import Mesh, Placement, Service
-from ..spec.routes import Down, SpecRouting, spec_copies
+from ..spec.routes import Down, SpecRouting, routing_key, spec_copies
 
 
 @dataclass(frozen=True)
@@ -26,8 +26,19 @@ class Explanation:
 def explain(mesh: Mesh, version: CiliumVersion, down: Iterable[Down] = ()) -> list[Explanation]:
     down = tuple(down)
     result = []
+    # Services alike in everything routing reads (spec/routes.py routing_key) are routed once: a fleet's
+    # services mostly share a few port shapes and placements.
+    routed: dict[tuple, Explanation] = {}
     for service in sorted(mesh.services, key=lambda s: (s.namespace, s.name)):
-        result.append(_explain(SpecRouting(mesh, service, version, down), service, notes=_namespace_notes(mesh, service)))
+        key = routing_key(mesh, service, down)
+        twin = routed.get(key)
+        if twin is None:
+            explained = routed[key] = _explain(SpecRouting(mesh, service, version, down), service,
+                                               notes=_namespace_notes(mesh, service))
+        else:  # its own dicts, so no two explanations share one
+            explained = Explanation(service, dict(twin.normal), {f: dict(c) for f, c in twin.failures.items()},
+                                    notes=_namespace_notes(mesh, service))
+        result.append(explained)
         if service.mcs:
             result += _explain_mcs(mesh, service, version, down)
     return result

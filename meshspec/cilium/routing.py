@@ -123,17 +123,7 @@ class Route:
         return [b for b in self.local if b.active or not self.active_only]
 
     def remote_clusters(self) -> list[str]:
-        if not self.use_remote:
-            return []
-        if len(self.skip) > 4:
-            return [c for c in self.senders if c not in self.skip]
-        # `skip` is the observer and the clusters down: copy and remove, in C, rather than test each sender
-        # (explain asks this of every client of every service).
-        kept = list(self.senders)
-        for c in self.skip:
-            if c in kept:
-                kept.remove(c)
-        return kept
+        return _remote_clusters(self.senders, self.skip) if self.use_remote else []
 
     @property
     def clusters(self) -> list[str]:
@@ -146,6 +136,9 @@ class Route:
     @property
     def backends(self) -> tuple[Backend, ...]:
         """Every selected backend once, sorted by (endpoint, cluster)."""
+        whole = self._whole_export()
+        if whole is not None:
+            return whole
         local = self._local_selected()
         local_ips = {b.address for b in self.local}
         if self.use_remote and self.exports is not None:
@@ -167,6 +160,9 @@ class Route:
         """`backends` as runs (sequence, start, end) whose slices, one after the other, are `backends`. The
         sorted exports every observer shares are passed as they are, not copied, so a caller that encodes
         them once per frontend (simulate's JSON) pays O(clusters) per observer, not O(backends)."""
+        whole = self._whole_export()
+        if whole is not None:
+            return [(whole, 0, len(whole))]
         if self.use_remote and self.exports is not None:
             ranges = self.exports.kept(self.skip, {b.address for b in self.local})
             if ranges is not None:
@@ -175,6 +171,26 @@ class Route:
                     return runs
         backends = self.backends
         return [(backends, 0, len(backends))]
+
+
+    def _whole_export(self) -> tuple[Backend, ...] | None:
+        """The shared sorted exports as they are, when they are exactly this observer's backends: no cluster
+        down, local and remote both used, the selected local backends are the very ones the observer exports
+        (or it has none), and no other cluster exports one of its addresses (the local one would win there).
+        Every client of a global, shared Service with affinity none is this case; None otherwise."""
+        if len(self.skip) != 1 or not (self.use_local and self.use_remote) or self.exports is None:
+            return None
+        mine = self.remote.get(self.observer, ())
+        selected = tuple([b for b in self.local if b.active]) if self.active_only else self.local
+        if selected != mine:  # compares the very objects first: a ready endpoint is one Backend on both sides
+            return None
+        merged = self.exports.merged
+        # Now every local backend is one the observer exports, so another exporter of its address is the only
+        # way the local-wins rule could cut `merged`.
+        twice = self.exports.exported_twice
+        if twice and any(b.address in twice for b in self.local):
+            return None
+        return merged
 
 
 def _merge_runs(merged: tuple[Backend, ...], ranges: list[tuple[int, int]], mine: tuple[Backend, ...]
@@ -204,6 +220,43 @@ def _merge_runs(merged: tuple[Backend, ...], ranges: list[tuple[int, int]], mine
     return runs
 
 
+_NO_REMOTE: tuple[dict, tuple, None] = ({}, (), None)
+
+
+def _remote_clusters(senders: Sequence[str], skip: frozenset[str]) -> list[str]:
+    """`senders` without the clusters in `skip`, in order."""
+    if len(skip) > 4:
+        return [c for c in senders if c not in skip]
+    # `skip` is the observer and the clusters down: copy and remove, in C, rather than test each sender
+    # (explain asks this of every client of every service).
+    kept = list(senders)
+    for c in skip:
+        if c in kept:
+            kept.remove(c)
+    return kept
+
+
+def _union(lists: Iterable[list[str]]) -> list[str]:
+    """Sorted lists merged into one, sorted; the one list itself when there is one, or when all are equal."""
+    found: list[str] | None = None
+    merged: set[str] | None = None
+    for clusters in lists:
+        if found is None:
+            found = clusters
+        elif merged is not None or clusters != found:
+            merged = (merged or set(found)).union(clusters)
+    return sorted(merged) if merged is not None else found if found is not None else []
+
+
+def _any_selected(local: Sequence[Backend], active_only: bool) -> bool:
+    return any(b.active or not active_only for b in local)
+
+
+# A Route's fields after `observer`: local, remote, senders, skip, use_local, use_remote, active_only,
+# remote_count, exports (a plain tuple: ServiceRouting builds one per client and frontend).
+_RouteFields = tuple
+
+
 class Exports:
     """One frontend's exported backends from every sending cluster, deduplicated and sorted once, on first
     use. Each observer's remote backends are this list without the clusters it skips: a cut, not a new sort
@@ -212,6 +265,7 @@ class Exports:
     def __init__(self, groups: Mapping[str, tuple[Backend, ...]], senders: Sequence[str]):
         self._groups, self._senders = groups, senders
         self._merged: tuple[Backend, ...] | None = None
+        self.exported_twice: set[str] = set()  # addresses more than one sender exports, once `merged` is built
 
     def _prepare(self) -> tuple[Backend, ...]:
         merged = self._merged = _unique_sorted(b for c in self._senders for b in self._groups[c])
@@ -227,12 +281,13 @@ class Exports:
         for c in self._senders:
             for b in self._groups[c]:
                 self._owners.setdefault(b.address, set()).add(c)
+        self.exported_twice = {ip for ip, owners in self._owners.items() if len(owners) > 1}
         return merged
 
     @property
     def merged(self) -> tuple[Backend, ...]:
         """Every sender's backends, deduplicated and sorted by (endpoint, cluster)."""
-        return self._merged or self._prepare()
+        return self._merged if self._merged is not None else self._prepare()
 
     def kept(self, skip: frozenset[str], local_ips: set[str]) -> list[tuple[int, int]] | None:
         """The index ranges of `merged` left once the clusters in `skip` are cut, in order; None when a kept
@@ -316,27 +371,44 @@ def _backends(cluster: str, service: ClusterService, export: bool) -> tuple[list
                 continue
             for p in s.ports:
                 if ep.ready:
-                    b = Backend(cluster, ep.address, p.port, p.protocol, p.name, s.address_type, True)
+                    b = _backend(cluster, ep.address, p.port, p.protocol, p.name, s.address_type, True)
                     local.append(b)
                     if shared:
                         exported.append(b)
                     continue
                 if kept:
-                    local.append(Backend(cluster, ep.address, p.port, p.protocol, p.name, s.address_type, False))
+                    local.append(_backend(cluster, ep.address, p.port, p.protocol, p.name, s.address_type, False))
                 if shared:
-                    exported.append(Backend(cluster, ep.address, p.port, p.protocol, p.name, s.address_type, True))
+                    exported.append(_backend(cluster, ep.address, p.port, p.protocol, p.name, s.address_type, True))
     return local, exported
 
 
-def matches(frontend: Port, backend: Backend, families: Sequence[str], version: CiliumVersion) -> bool:
-    """Ports match by name, never by number (section 2, Ports)."""
-    if backend.protocol != frontend.protocol or backend.family not in families:
-        return False
+def _backend(cluster: str, address: str, port: int, protocol: str, port_name: str, family: str,
+             active: bool) -> Backend:
+    """Backend(...) without the frozen dataclass' __init__, which sets each field through object.__setattr__
+    (1.3 us a Backend against 0.6 us filling its __dict__; simulate builds 100,000s). The same instance:
+    equal, same hash, still frozen (tests/cilium/test_routing.py compares them)."""
+    b = object.__new__(Backend)
+    d = b.__dict__
+    d["cluster"], d["address"], d["port"], d["protocol"] = cluster, address, port, protocol
+    d["port_name"], d["family"], d["active"] = port_name, family, active
+    return b
+
+
+def matching(frontend: Port, backends: Sequence[Backend], families: Sequence[str],
+             version: CiliumVersion) -> tuple[Backend, ...]:
+    """The backends that pair with a frontend. Ports match by name, never by number (section 2, Ports)."""
+    protocol, name = frontend.protocol, frontend.name
     if version.statedb_lb:
         # writer.go matchesFrontend: the name check applies only when both sides are named.
-        return not (frontend.name and backend.port_name) or frontend.name == backend.port_name
+        return tuple([b for b in backends if b.protocol == protocol and b.family in families
+                      and (not name or not b.port_name or name == b.port_name)])
     # Legacy genCartesianProduct: the endpoint must carry the Service port's name ("" included).
-    return frontend.name == backend.port_name
+    return tuple([b for b in backends if b.protocol == protocol and b.family in families and name == b.port_name])
+
+
+def matches(frontend: Port, backend: Backend, families: Sequence[str], version: CiliumVersion) -> bool:
+    return bool(matching(frontend, (backend,), families, version))
 
 
 def decide(flags: ServiceFlags, local: Sequence[Backend], remote_any: bool,
@@ -390,47 +462,116 @@ class ServiceRouting:
         self._matched: dict[tuple, tuple[dict[str, tuple[Backend, ...]], tuple[str, ...], Exports]] = {}
         self._keys: dict[int, str] = {}  # id(port) -> frontend_key(port); the ports live in self.copies
         self._shared_target_bug = version.multiport_shared_target_bug  # a property: read once, not per view
+        # ((port, families), id(flags), local backends' signature, exports to it) -> (local selected, remote used)
+        self._served: dict[tuple, tuple[bool, bool]] = {}
 
     def _remote(self, port: Port, families: tuple[str, ...]
                 ) -> tuple[dict[str, tuple[Backend, ...]], tuple[str, ...], Exports | None]:
         """Exported backends matching a frontend, by cluster, the clusters with any (sorted), and those
         backends sorted once (when an observer first lists them)."""
         key = (port.name, port.port, port.protocol, families)  # builtins hash in C; a dataclass in Python
-        if key not in self._matched:
-            groups = {c: tuple(b for b in bs if matches(port, b, families, self.version))
-                      for c, bs in self.exports.items()}
+        if key not in self._matched:  # (serving() reads self._matched with this key, too)
+            groups = {c: matching(port, bs, families, self.version) for c, bs in self.exports.items()}
             senders = tuple(sorted(c for c, g in groups.items() if g))
             self._matched[key] = (groups, senders, Exports(groups, senders))
         return self._matched[key]
+
+    def _frontends(self, service: ClusterService, observer: str, gone: frozenset[str]
+                   ) -> list[tuple[Port, _RouteFields]]:
+        """Each frontend of the observer's copy with what Cilium decides for it, as the fields of its Route
+        after `observer`: the one place `view`, `serving` and `sole_server` share. Headless: no frontends,
+        no datapath load-balancing (section 2)."""
+        if service.headless:
+            return []
+        local = () if observer in gone else self.local[observer]
+        skip = gone | {observer}
+        return [(port, self._frontend(port, service.families, observer, local, skip, gone)) for port in service.ports]
+
+    def _frontend(self, port: Port, families: tuple[str, ...], observer: str, local: Sequence[Backend],
+                  skip: frozenset[str], gone: frozenset[str]) -> _RouteFields:
+        flags = self.flags[observer]
+        ours = matching(port, local, families, self.version) if local else ()
+        # The local Service must itself be global to use remote backends (section 2, receive side).
+        theirs, senders, exports = self._remote(port, families) if flags.is_global else _NO_REMOTE
+        remote_count = len(senders) - (sum(1 for c in skip if c in theirs and theirs[c]) if gone else
+                                       bool(theirs.get(observer)))
+        return (ours, theirs, senders, skip, *decide(flags, ours, remote_count > 0, self.version), remote_count,
+                exports)
 
     def view(self, observer: str, gone: frozenset[str] = frozenset()) -> ObserverView:
         service = self.copies.get(observer)
         if service is None:
             # No local Service: no ClusterIP, no DNS name, nothing to reach (section 2, receive side).
             return ObserverView(exists=False)
-        flags = self.flags[observer]
-        local = () if observer in gone else self.local[observer]
-        skip = gone | {observer}
         frontends = {}
-        if not service.headless:  # headless: no frontends, no datapath load-balancing (section 2)
-            for port in service.ports:
-                ours = tuple(b for b in local if matches(port, b, service.families, self.version))
-                # The local Service must itself be global to use remote backends (section 2, receive side).
-                theirs, senders, exports = self._remote(port, service.families) if flags.is_global else ({}, (), None)
-                remote_count = len(senders) - (sum(1 for c in skip if theirs.get(c)) if gone else
-                                               bool(theirs.get(observer)))
-                use_local, use_remote, active_only = decide(flags, ours, remote_count > 0, self.version)
-                key = self._keys.get(id(port))
-                if key is None:
-                    key = self._keys[id(port)] = frontend_key(port)
-                frontends[key] = Route(observer, ours, theirs, senders, skip, use_local, use_remote,
-                                                      active_only, remote_count, exports)
+        for port, fields in self._frontends(service, observer, gone):
+            key = self._keys.get(id(port))
+            if key is None:
+                key = self._keys[id(port)] = frontend_key(port)
+            frontends[key] = Route(observer, *fields)
         notes = self._notes_of.get(observer)
         if notes is None:
-            notes = self._notes_of[observer] = tuple(_notes(flags, self.version))
+            notes = self._notes_of[observer] = tuple(_notes(self.flags[observer], self.version))
         if self._shared_target_bug:
             notes += tuple(self._shared_target_notes(frontends))
-        return ObserverView(True, flags, frontends, notes)
+        return ObserverView(True, self.flags[observer], frontends, notes)
+
+    def serving(self, observer: str, gone: frozenset[str] = frozenset()) -> list[str] | None:
+        """serving_clusters(view(observer, gone)), None where the Service does not exist, without building
+        the view: explain and validate's routing checks ask it of every client of every service. With no
+        cluster down, clients alike in what decides a frontend (their flags, their local backends' ports,
+        families and conditions, and whether they export to it themselves) share one decision."""
+        service = self.copies.get(observer)
+        if service is None:
+            return None
+        if gone or service.headless:
+            return _union(self._serving_clusters(observer, fields) for _, fields in
+                          self._frontends(service, observer, gone))
+        flags, families, found = self.flags[observer], service.families, []
+        # What of the local backends the port rule and decide() read
+        signature = tuple([(b.protocol, b.family, b.port_name, b.active) for b in self.local[observer]])
+        for port in service.ports:
+            remote_key = (port.name, port.port, port.protocol, families)
+            theirs, senders, _ = (self._matched.get(remote_key) or self._remote(port, families)) if flags.is_global \
+                else _NO_REMOTE
+            sends = bool(theirs.get(observer))
+            key = (remote_key, id(flags), signature, sends)
+            decided = self._served.get(key)
+            if decided is None:
+                ours, _, _, _, use_local, use_remote, active_only, _, _ = self._frontend(
+                    port, families, observer, self.local[observer], frozenset((observer,)), gone)
+                decided = self._served[key] = (use_local and _any_selected(ours, active_only), use_remote)
+            local_selected, use_remote = decided
+            if not use_remote:
+                found.append([observer] if local_selected else [])
+                continue
+            clusters = list(senders)  # sorted; the observer is in it when it exports to this frontend
+            if sends and not local_selected:
+                del clusters[bisect.bisect_left(clusters, observer)]
+            elif local_selected and not sends:
+                bisect.insort(clusters, observer)
+            found.append(clusters)
+        return found[0] if len(found) == 1 else _union(found)
+
+    def _serving_clusters(self, observer: str, fields: _RouteFields) -> list[str]:
+        ours, _, senders, skip, use_local, use_remote, active_only, _, _ = fields
+        clusters = _remote_clusters(senders, skip) if use_remote else []
+        if use_local and _any_selected(ours, active_only):
+            bisect.insort(clusters, observer)  # the remote ones are sorted and never the observer
+        return clusters
+
+    def sole_server(self, observer: str, gone: frozenset[str] = frozenset()) -> str | None:
+        """The observer's only serving cluster, None unless it has exactly one. Counts first, so a mesh
+        where everyone has many servers costs O(1) per client, not O(clusters)."""
+        service = self.copies.get(observer)
+        if service is None:
+            return None
+        for _, (ours, _, _, _, use_local, use_remote, active_only, remote_count, _) in \
+                self._frontends(service, observer, gone):
+            if bool(use_local and _any_selected(ours, active_only)) + (remote_count if use_remote else 0) > 1:
+                return None
+        served = self.serving(observer, gone)
+        return served[0] if served and len(served) == 1 else None
 
     def _shared_target_notes(self, frontends: Mapping[str, Route]) -> Iterator[str]:
         """#45109 (section 2, Ports): on 1.18.0-1.18.9 and 1.19.0-1.19.3, remote backends of Service ports

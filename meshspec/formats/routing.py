@@ -177,7 +177,9 @@ def simulate_json_chunks(version: str, routes: Iterable[tuple[str, str, Mapping[
             # _compact holds its only reference and frees it once encoded.
             piece = _compact({"namespace": ns, "name": name,
                               "observers": {c: observer_json(v) for c, v in views.items()}})[:-1]
-        yield ("," if i else "") + piece
+        if i:
+            yield ","  # on its own: a Service's piece is 100s of KBs at scale, not worth copying for a comma
+        yield piece
     yield "]}\n"
 
 
@@ -192,43 +194,56 @@ def _service_json(ns: str, name: str, views: Mapping[str, ObserverView]) -> str 
     if type(ns) is not str or type(name) is not str:
         return None
     encoded: dict[int, tuple[Any, str, list[int]]] = {}  # id(shared backends) -> (them, their text, offsets)
-    observers = []
+    heads: dict[int, tuple[Any, str]] = {}  # id(flags) -> (them, what a view with them writes before its frontends)
+    # Every piece goes into one list joined once: an observer's text is KBs, a Service's 100s of KBs at scale.
+    parts = [f'{{"namespace":{_string(ns)},"name":{_string(name)},"observers":{{']
     for cluster, view in views.items():
         if type(cluster) is not str or view.left_out:
             return None
+        if len(parts) > 1:
+            parts.append(",")
         if not view.exists:
-            observers.append(_string(cluster) + ':{"exists":false}')
+            parts.append(_string(cluster) + ':{"exists":false}')
             continue
         flags = view.flags
-        if type(flags.is_global) is not bool or type(flags.shared) is not bool or type(flags.affinity) is not str:
-            return None
-        frontends = []
+        head = heads.get(id(flags))
+        if head is None or head[0] is not flags:
+            if type(flags.is_global) is not bool or type(flags.shared) is not bool or type(flags.affinity) is not str:
+                return None
+            head = heads[id(flags)] = (flags, f'{{"exists":true,"global":{_BOOLS[flags.is_global]},"shared":'
+                                              f'{_BOOLS[flags.shared]},"affinity":{_string(flags.affinity)},'
+                                              '"frontends":{')
+        parts += (_string(cluster), ":", head[1])
+        first = True
         for key, route in view.frontends.items():
             if type(key) is not str:
                 return None
-            frontends.append(_string(key) + ':{"backends":[' + _backends_text(route, encoded) + "]}")
-        observers.append(f'{_string(cluster)}:{{"exists":true,"global":{_BOOLS[flags.is_global]},"shared":'
-                         f'{_BOOLS[flags.shared]},"affinity":{_string(flags.affinity)},"frontends":{{'
-                         + ",".join(frontends) + "}}")
-    return f'{{"namespace":{_string(ns)},"name":{_string(name)},"observers":{{' + ",".join(observers) + "}}"
+            parts += ("" if first else ",", _string(key), ':{"backends":[', _backends_text(route, encoded), "]}")
+            first = False
+        parts.append("}}")
+    parts.append("}}")
+    return "".join(parts)
 
 
 def _backends_text(route, encoded: dict[int, tuple[Any, str, list[int]]]) -> str:
-    parts = []
-    for backends, start, end in route.backend_runs():
-        if start == end:
-            continue
-        if len(backends) <= 4:
-            parts.append(",".join([_string(b.endpoint) for b in backends[start:end]]))
-            continue
-        known = encoded.get(id(backends))
-        if known is None or known[0] is not backends:
-            strings = [_string(b.endpoint) for b in backends]
-            known = encoded[id(backends)] = (backends, ",".join(strings),
-                                             list(accumulate((len(t) + 1 for t in strings), initial=0)))
-        _, text, offsets = known
-        parts.append(text[offsets[start]:offsets[end] - 1])
-    return ",".join(parts)
+    runs = route.backend_runs()
+    if len(runs) == 1:  # most clients: one run, often every exported backend
+        return _run_text(*runs[0], encoded)
+    return ",".join([text for text in (_run_text(*run, encoded) for run in runs) if text])
+
+
+def _run_text(backends: Sequence, start: int, end: int, encoded: dict[int, tuple[Any, str, list[int]]]) -> str:
+    if start == end:
+        return ""
+    if len(backends) <= 4:
+        return ",".join([_string(b.endpoint) for b in backends[start:end]])
+    known = encoded.get(id(backends))
+    if known is None or known[0] is not backends:
+        strings = [_string(b.endpoint) for b in backends]
+        known = encoded[id(backends)] = (backends, ",".join(strings),
+                                         list(accumulate((len(t) + 1 for t in strings), initial=0)))
+    _, text, offsets = known
+    return text[offsets[start]:offsets[end] - 1]  # the whole text itself, not a copy, for the whole run
 
 
 def simulate_text(version: str, routes: Iterable[tuple[str, str, Mapping[str, ObserverView]]]) -> str:

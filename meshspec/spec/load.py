@@ -150,7 +150,10 @@ def load_documents(text: str, file: str) -> list[Document]:
         raise _fatal(file, "yaml-syntax", f"invalid YAML: {exc}") from None
     docs = []
     for node in nodes:
-        _check_expansion(node, file)
+        if "*" in text or len(text) >= MAX_EXPANDED_NODES:
+            _check_expansion(node, file)
+        else:  # no alias can be written without a '*', and a tree has fewer nodes than its text has characters
+            _check_depth(node, file)
         doc = Document(file, None)
         doc.data = _Builder(doc).build(node, ())
         docs.append(doc)
@@ -233,6 +236,26 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return list(node.value) if isinstance(node, yaml.SequenceNode) else []
 
 
+def _check_depth(root: yaml.Node, file: str) -> None:
+    """_check_expansion for a document without aliases (a tree): only its depth can be too much. The same
+    walk, in the same order, so the same node is reported."""
+    stack: list[tuple[yaml.Node, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise _too_deep(file, node)
+        if isinstance(node, yaml.MappingNode):
+            stack.extend((n, depth + 1) for pair in node.value for n in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((n, depth + 1) for n in node.value)
+
+
+def _too_deep(file: str, node: yaml.Node) -> LoadError:
+    return _fatal(file, "yaml-syntax", f"the document is nested deeper than {MAX_DEPTH} levels; no mesh spec "
+                  "or Kubernetes object needs that many: check for runaway brackets or indentation.",
+                  node.start_mark.line + 1, node.start_mark.column + 1)
+
+
 def _check_expansion(root: yaml.Node, file: str) -> None:
     """Refuse a document nested deeper than MAX_DEPTH, with aliases that loop, or that would expand past
     MAX_EXPANDED_NODES or EXPANSION_RATIO times its own size. Iterative: depth is what is measured."""
@@ -255,9 +278,7 @@ def _check_expansion(root: yaml.Node, file: str) -> None:
             raise _fatal(file, "yaml-aliases", "a YAML alias refers to itself; remove the recursive alias.",
                          mark.line + 1, mark.column + 1)
         if depth > MAX_DEPTH:
-            raise _fatal(file, "yaml-syntax", f"the document is nested deeper than {MAX_DEPTH} levels; no mesh spec "
-                         "or Kubernetes object needs that many: check for runaway brackets or indentation.",
-                         mark.line + 1, mark.column + 1)
+            raise _too_deep(file, node)
         active.add(key)
         stack.append((node, depth, True))
         stack.extend((child, depth + 1, False) for child in _children(node) if id(child) not in sizes)

@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
-from ..cilium.routing import ClusterService, Endpoint, EndpointSlice, Port, ServiceRouting, serving_clusters
+from ..cilium.annotations import OWNED
+from ..cilium.routing import ClusterService, Endpoint, EndpointSlice, Port, ServiceRouting
 from ..cilium.versions import CiliumVersion
-from .mcs import namespace_rule
+from .mcs import namespace_is_global, namespace_rule
 from .model import Mesh, Service
 
 
@@ -39,18 +40,23 @@ def spec_copies(service: Service) -> dict[str, ClusterService]:
     # Placement dataclass in Python, once per cluster of every service); its own for a cluster whose override
     # adds annotations.
     annotations: dict[tuple, dict[str, str]] = {}
+    backends = set(service.backends)
+    namespace, name, headless, own_annotations = service.namespace, service.name, service.headless, \
+        service.cluster_annotations  # read once, not per cluster (headless is a property)
     copies = {}
     for cluster, placement in service.placements.items():
         key = (placement.is_global, placement.shared, placement.affinity)
         merged = annotations.get(key)
         if merged is None:
             merged = annotations[key] = {**service.annotations, **placement.annotations()}
-        slices = tuple(EndpointSlice(slice_ports, (Endpoint(cluster),), family) for family in families) \
-            if cluster in service.backends else ()
+        if cluster in backends:
+            stand_in = (Endpoint(cluster),)
+            slices = tuple([EndpointSlice(slice_ports, stand_in, family) for family in families])
+        else:
+            slices = ()
         own = {**service.annotations_in(cluster), **placement.annotations()} \
-            if cluster in service.cluster_annotations else merged
-        copies[cluster] = ClusterService(service.namespace, service.name, own, ports, service.headless,
-                                         families, slices)
+            if cluster in own_annotations else merged
+        copies[cluster] = ClusterService(namespace, name, own, ports, headless, families, slices)
     return copies
 
 
@@ -64,6 +70,20 @@ def _target_port(spec_port: Mapping) -> Port:
     target = spec_port.get("targetPort") or spec_port["port"]  # 0 and "" default to the port, too
     return Port(spec_port.get("name") or "", target if isinstance(target, int) else spec_port["port"],
                 spec_port.get("protocol") or "TCP")
+
+
+def routing_key(mesh: Mesh, service: Service, down: Iterable[Down] = ()) -> tuple:
+    """Everything SpecRouting(mesh, service, version, down) reads of the service, as builtins: services with
+    equal keys are routed alike (explain routes one of them; tests/analysis/test_explain.py holds this on
+    random meshes). Its name and namespace are not in it, only whether the namespace is global and which
+    clusters are down for it."""
+    ports = tuple((p.get("name") or "", p["port"], p.get("protocol") or "TCP", p.get("targetPort"))
+                  for p in service.spec.get("ports") or ())
+    flags_of = [(c, p.is_global, p.shared, p.affinity) for c, p in service.placements.items()]
+    own = tuple((c, tuple(map(service.annotations_in(c).get, OWNED))) for c in service.cluster_annotations)
+    return (ports, tuple(service.spec.get("ipFamilies") or ()), service.headless, tuple(flags_of),
+            tuple(map(service.annotations.get, OWNED)), own, tuple(service.backends),
+            namespace_is_global(mesh, service.namespace), frozenset(d.cluster for d in down if d.hits(d.cluster, service)))
 
 
 class SpecRouting:
@@ -81,19 +101,16 @@ class SpecRouting:
     def serving(self, clients: Sequence[str] | None = None, also_gone: str | None = None) -> dict[str, list[str] | None]:
         """Client cluster -> the clusters serving it (None where the Service does not exist)."""
         gone = self.gone | {also_gone} if also_gone else self.gone
-        views = {c: self.routing.view(c, gone) for c in (self.clusters if clients is None else clients)}
-        return {cluster: serving_clusters(view) if view.exists else None for cluster, view in views.items()}
+        return {c: self.routing.serving(c, gone) for c in (self.clusters if clients is None else clients)}
 
     def sole_servers(self) -> dict[str, str]:
         """Client cluster -> its only serving cluster, for the clients that have exactly one. Counts first,
         so a mesh where everyone has many servers costs O(clusters), not O(clusters^2)."""
         sole = {}
         for client in self.clusters:
-            view = self.routing.view(client, self.gone)
-            if view.exists and all(route.size <= 1 for route in view.frontends.values()):
-                served = serving_clusters(view)
-                if len(served) == 1:
-                    sole[client] = served[0]
+            server = self.routing.sole_server(client, self.gone)
+            if server is not None:
+                sole[client] = server
         return sole
 
     def failure_effects(self, sole: Mapping[str, str]) -> dict[str, dict[str, list[str]]]:

@@ -151,3 +151,59 @@ def test_per_cluster_labels_and_annotations_reach_each_copy_and_leave_routing_to
         "  gke-west          .         x         .",
         "  onprem            .         .         x"]
     assert "not modelled" not in out and "load-balancer" not in out
+
+
+@pytest.mark.parametrize("version", ["1.17", "1.20"])
+def test_services_routed_once_for_their_twins_explain_as_if_each_were_routed(version):
+    """explain routes one service per routing_key and copies the result to services alike: on random meshes
+    of services drawn from a few shapes, each nudged in one thing routing reads (a target port, the IP
+    families, headless, one cluster's flags, its backends or their order, a Cilium annotation, a global or
+    non-global namespace, a failure scenario naming it, no ports), every explanation must equal routing it
+    alone. (Target ports and IP families are in the key too, though a spec's copies all share them.)"""
+    import random
+
+    from meshspec.analysis.explain import _explain, _namespace_notes
+    from meshspec.spec.model import Cluster, Mesh, Placement, Service
+    from meshspec.spec.routes import SpecRouting
+
+    rng = random.Random(11)
+    clusters = ["a", "b", "c", "d", "e"]
+    v = parse_version(version)
+
+    def nudged(i, base):
+        spec, placements, backends = dict(base.spec), dict(base.placements), base.backends
+        annotations, namespace = {}, rng.choice(["default", "default", "apps"])
+        kind = rng.randrange(9)
+        if kind == 0:
+            spec["ports"] = [{"name": "http", "port": 80, "targetPort": rng.choice([8080, "web", 0])}]
+        elif kind == 1:
+            spec["ipFamilies"] = rng.choice([["IPv6"], ["IPv4", "IPv6"]])
+        elif kind == 2:
+            spec["clusterIP"] = "None"
+        elif kind == 3 and placements:
+            c = rng.choice(list(placements))
+            placements[c] = Placement(rng.random() < 0.5, rng.random() < 0.5, rng.choice(["local", "remote", "none"]))
+        elif kind == 4:
+            backends = tuple(rng.sample(clusters, rng.randint(0, len(clusters))))
+        elif kind == 5:
+            backends = tuple(reversed(backends))
+        elif kind == 6:
+            annotations = {"service.cilium.io/shared": "false"}
+        elif kind == 7:
+            spec["ports"] = []  # no frontend: nobody is served
+        return Service(f"web-{i}", namespace, spec, placements, annotations=annotations, backends=backends)
+
+    for _ in range(20):
+        shapes = [random_service(rng, clusters) for _ in range(3)]
+        services = tuple(nudged(i, rng.choice(shapes)) if rng.random() < 0.5
+                         else Service(f"web-{i}", "default", *(lambda s: (s.spec, s.placements))(rng.choice(shapes)),
+                                      backends=rng.choice(shapes).backends) for i in range(40))
+        mesh = Mesh("m", tuple(Cluster(c, i + 1, c) for i, c in enumerate(clusters)), services,
+                    global_namespaces={"apps": False})
+        down = (Down(rng.choice(clusters), f"default/web-{rng.randrange(40)}"),)
+        explained = {e.service.key: e for e in explain(mesh, v, down)}
+        for service in services:
+            alone = _explain(SpecRouting(mesh, service, v, down), service, notes=_namespace_notes(mesh, service))
+            got = explained[service.key]
+            assert (got.normal, got.failures, got.notes) == (alone.normal, alone.failures, alone.notes), service.key
+            assert list(got.failures) == list(alone.failures)

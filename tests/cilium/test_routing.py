@@ -243,3 +243,18 @@ def test_multiport_bug_versions():
     assert not parse_version("1.19.4").multiport_shared_target_bug
     assert not parse_version("1.17").multiport_shared_target_bug
     assert not parse_version("1.20.1").multiport_shared_target_bug
+
+
+def test_backends_built_by_the_engine_are_the_dataclass_own_instances():
+    """_backends fills each Backend's __dict__ instead of calling the frozen __init__: the result must be the
+    same object to every reader: equal, same hash, same fields in order, still frozen."""
+    import dataclasses
+
+    from meshspec.cilium.routing import Backend, _backend
+
+    built = _backend("a", "fd00::1", 8080, "TCP", "http", "IPv6", False)
+    real = Backend("a", "fd00::1", 8080, "TCP", "http", "IPv6", False)
+    assert built == real and hash(built) == hash(real) and repr(built) == repr(real)
+    assert dataclasses.astuple(built) == dataclasses.astuple(real) and built.endpoint == "[fd00::1]:8080"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built.port = 1

@@ -137,3 +137,16 @@ def test_load_documents_reads_streams():
     docs = load_documents("a: 1\n---\nb: 2\n---\n", "x.yaml")
     assert [d.data for d in docs] == [{"a": 1}, {"b": 2}]
     assert docs[1].position(("b",)).line == 3
+
+
+@pytest.mark.parametrize("tail", ["", "other: *a\n"], ids=["no alias: depth walk", "alias: full expansion walk"])
+def test_too_deep_is_reported_at_the_same_node_whether_or_not_the_file_has_aliases(tail):
+    """A file without '*' has no alias, so only its depth is checked (a cheaper walk): it must refuse the same
+    documents, at the same place, as the full check a file with aliases gets."""
+    deep = "a: &a 1\nb: " + "[" * 60 + "[" * 50 + "]" * 110 + "\nc: " + "[" * 120 + "]" * 120 + "\n" + tail
+    with pytest.raises(LoadError) as info:
+        load_documents(deep, "deep.yaml")
+    found = info.value.diagnostic
+    assert found.code == "yaml-syntax" and "nested deeper than 100 levels" in found.message
+    assert (found.line, found.column) == (3, 103)  # the last branch is walked first, in both walks
+    assert load_documents("a: " + "[" * 99 + "]" * 99 + "\n", "ok.yaml")[0].data["a"] is not None

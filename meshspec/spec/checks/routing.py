@@ -37,7 +37,8 @@ def check_routing(c: Checker, mesh: Mesh) -> None:
 
 def _exporters(service: Service) -> set[str]:
     """Clusters that publish endpoints: global, shared and running pods (cilium-semantics.md section 2)."""
-    return {c for c, p in service.placements.items() if p.is_global and p.shared and c in service.backends}
+    backends = set(service.backends)  # a tuple: `in` on it made this O(clusters^2)
+    return {c for c, p in service.placements.items() if p.is_global and p.shared and c in backends}
 
 
 def _no_backends(mesh: Mesh, service: Service, version: CiliumVersion, at: tuple, report: Located) -> None:
@@ -46,8 +47,9 @@ def _no_backends(mesh: Mesh, service: Service, version: CiliumVersion, at: tuple
     backends, whatever the affinity (cilium-semantics.md section 3), so only the others are asked of the engine."""
     if service.headless:  # no load-balancing at all: headless-global says so
         return
-    candidates = [c for c in service.placements if c not in service.backends]
-    candidates += [c for c in service.allow_no_backends if c in service.backends]  # to warn it has no effect
+    backends = set(service.backends)
+    candidates = [c for c in service.placements if c not in backends]
+    candidates += [c for c in service.allow_no_backends if c in backends]  # to warn it has no effect
     candidates = [c for c in dict.fromkeys(candidates) if c in service.placements]
     if not candidates:
         return

@@ -178,10 +178,11 @@ def check_ignored_fields(c: Checker, at: Path, svc: dict, defaults: dict, where:
     (cilium-semantics.md section 1: "Ignored unless global is set")."""
     overrides = as_dict(svc.get("overrides"))
     base = (_placement_fields(defaults), _placement_fields(svc))
+    global_without_override = resolve_placement(*base).is_global  # most clusters: resolved once, not per cluster
     inert_in: dict[Path, list[str]] = {}
     for cluster in where:
         override = as_dict(overrides.get(cluster))
-        if resolve_placement(*base, _placement_fields(override)).is_global:
+        if global_without_override if not override else resolve_placement(*base, _placement_fields(override)).is_global:
             continue
         for key, inert in (("shared", True), ("affinity", "none")):
             source, path = (override, at + ("overrides", cluster, key)) if key in override else (svc, at + (key,))
