@@ -115,18 +115,37 @@ def test_validate_and_simulate_import_nothing_they_do_not_need():
         assert sorted(m for m in NOT_ON_VALIDATES_PATH if m in loaded) == [], argv
 
 
-def test_every_dataclass_on_validates_and_simulates_path_has_a_docstring():
-    # Without one, @dataclass computes a docstring from inspect.signature(cls) at import: about a quarter
-    # of the cost of defining the class, paid on every start-up (README, "Start-up").
+def _dataclasses_defined_by(argv, condition):
+    """The meshspec dataclasses the command's modules define (module.Class) for which `condition`, an
+    expression in `value` (the class), holds."""
     code = ("import dataclasses, sys; from meshspec.cli import main; main(%r); print(); "
             "print(' '.join(sorted(name + '.' + key for name, module in list(sys.modules.items()) "
             "if name.startswith('meshspec') for key, value in vars(module).items() "
             "if dataclasses.is_dataclass(value) and isinstance(value, type) and value.__module__ == name "
-            "and (value.__doc__ or '').startswith(value.__name__ + '('))))")
+            "and (%s))))" % (argv, condition))
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    return set(done.stdout.splitlines()[-1].split())
+
+
+def test_every_dataclass_on_validates_and_simulates_path_has_a_docstring():
+    # Without one, @dataclass computes a docstring from inspect.signature(cls) at import: about a quarter
+    # of the cost of defining the class, paid on every start-up (README, "Start-up").
     for argv in (["validate", "examples/mesh.yaml"], ["simulate", "examples/state"]):
-        done = subprocess.run([sys.executable, "-c", code % (argv,)], cwd=ROOT, capture_output=True, text=True,
-                              check=True)
-        assert done.stdout.splitlines()[-1].split() == [], argv
+        assert _dataclasses_defined_by(argv, "(value.__doc__ or '').startswith(value.__name__ + '(')") == set(), argv
+
+
+# The engine's per-backend types stay @dataclass: @record's comparisons cost a little more per call, and
+# simulate compares and hashes these by the million. Everything else on the start-up path is a @record
+# (meshspec/record.py: a third of a dataclass's cost to define, README "Start-up").
+HOT_DATACLASSES = {"meshspec.cilium.routing." + name for name in ("Port", "Endpoint", "EndpointSlice",
+                                                                  "ClusterService", "Backend")} | {
+    "meshspec.k8s.objects.NamedSlice", "meshspec.analysis.state.State", "meshspec.analysis.state.ClusterObjects"}
+
+
+def test_the_start_up_path_defines_records_not_dataclasses():
+    for argv in (["validate", "examples/mesh.yaml"], ["simulate", "examples/state"]):
+        defined = _dataclasses_defined_by(argv, "value.__eq__.__module__ != 'meshspec.record'")
+        assert defined - HOT_DATACLASSES == set(), argv
 
 
 def test_the_public_api():

@@ -21,6 +21,7 @@ import bisect
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
+from ..record import record
 from .annotations import OWNED, ServiceFlags, read_flags
 from .versions import CiliumVersion
 
@@ -93,7 +94,7 @@ class Backend:
     endpoint = _Endpoint()  # "address:port", "[address]:port" for IPv6; not a field
 
 
-@dataclass(frozen=True)
+@record
 class Route:
     """One frontend (Service port) as a client in `observer` sees it: which of its local backends and
     which clusters' exported backends Cilium selects. Remote groups are shared between observers (the
@@ -273,7 +274,7 @@ class Exports:
         return out
 
 
-@dataclass(frozen=True)
+@record
 class ObserverView:
     """What a client in one cluster gets from the Service."""
 
@@ -462,7 +463,7 @@ def route_service(copies: Mapping[str, ClusterService], clusters: Sequence[str],
     return views
 
 
-@dataclass(frozen=True)
+@record
 class LeftOut:
     """An endpoint that a frontend's new connections do not reach, and the rule that leaves it out."""
 

@@ -13,6 +13,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from ..cilium.routing import ClusterService, Endpoint, EndpointSlice, Port
 from ..diagnostics import Path, Report, format_path
+from ..record import record
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"  # how an EndpointSlice names its Service
 PROTOCOLS = ("TCP", "UDP", "SCTP")
@@ -316,7 +317,7 @@ def _describe(value: Any) -> str:
 MCS_GROUP = "multicluster.x-k8s.io"
 
 
-@dataclass(frozen=True)
+@record
 class MetaObject:
     """A ServiceExport, ServiceImport or Namespace: what the routing model reads of it."""
 

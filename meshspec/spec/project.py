@@ -7,10 +7,11 @@ from __future__ import annotations
 import difflib
 import json
 import os
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from ..diagnostics import Diagnostic, Path, diagnostic
+from ..record import record
 from .load import Document, LoadError, load_file
 from .model import Mesh
 
@@ -73,7 +74,7 @@ def _load(file: str) -> Document | None:
         raise LoadError(replace(d, message=_LOAD_MESSAGES.get(d.code, d.message))) from None
 
 
-@dataclass
+@record(frozen=False)
 class Stack:
     """One Pulumi stack file of the project: its name, document and config."""
     name: str

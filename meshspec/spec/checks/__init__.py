@@ -7,14 +7,15 @@ the structure is partly wrong (structure.py reports the wrong types).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from ...diagnostics import Diagnostic, Path, Report
+from ...record import record
 from ..load import Document
 
 
-@dataclass
+@record(frozen=False)
 class Checker:
     """Collects the diagnostics of one document."""
 
