@@ -103,9 +103,12 @@ def _newly_loaded_by(argv):
 
 
 # Each of these cost validate's start-up 2-8 ms (README, "Start-up") and is needed only off its path: SARIF
-# output (pathlib, urllib.parse), MCS derived names (hashlib), the full Kubernetes schemas (pathlib).
+# output (pathlib, urllib.parse), MCS derived names (hashlib), the full Kubernetes schemas (pathlib). And 1-3
+# ms each, needed only by some specs and dumps: did-you-mean hints for a typo (difflib), MCS-API and
+# non-global namespaces (cilium/mcs.py), Cilium Helm values in the spec (cilium/helm.py).
 NOT_ON_VALIDATES_PATH = ("pathlib", "urllib.parse", "hashlib", "_hashlib", "ntpath", "importlib.metadata",
-                         "cerberus", "jsonschema", "kubernetes", "pulumi", "shlex", "subprocess", "threading")
+                         "cerberus", "jsonschema", "kubernetes", "pulumi", "shlex", "subprocess", "threading",
+                         "difflib", "meshspec.cilium.mcs", "meshspec.cilium.helm")
 
 
 def test_validate_and_simulate_import_nothing_they_do_not_need():

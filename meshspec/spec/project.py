@@ -4,7 +4,6 @@ deploy from the spec (meshspec:spec, meshspec:clusters, meshspec:renderDir), rea
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 from dataclasses import replace
@@ -172,6 +171,7 @@ def stack_clusters(mesh: Mesh, stack: Stack, diagnostics: list[Diagnostic]) -> l
         if name in known:
             clusters.append((name, path))
             continue
+        import difflib  # imported for a typo only: start-up pays nothing
         hint = difflib.get_close_matches(name, known, n=1)
         diagnostics.append(stack.doc.diagnostic(
             "stack-unknown-cluster", path,
