@@ -35,10 +35,9 @@ Read from Cilium's sources (github.com/cilium/cilium, main as of the 1.20 line):
 from __future__ import annotations
 
 import base64
-from dataclasses import field, replace
 from typing import Mapping, Sequence
 
-from ..record import record
+from ..record import field, record, replace
 from .annotations import GLOBAL, GLOBAL_NAMESPACE
 from .routing import ClusterService, EndpointSlice, Port
 from .versions import CiliumVersion

@@ -18,15 +18,14 @@ meshspec computes Cilium's behaviour.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from ..record import record
+from ..record import field, record, replace
 from .annotations import OWNED, ServiceFlags, read_flags
 from .versions import CiliumVersion
 
 
-@dataclass(frozen=True)
+@record(compiled=True)
 class Port:
     """A Service or EndpointSlice port."""
     name: str  # "" when unnamed
@@ -34,7 +33,7 @@ class Port:
     protocol: str = "TCP"
 
 
-@dataclass(frozen=True)
+@record(compiled=True)
 class Endpoint:
     """One EndpointSlice endpoint: its address and its conditions."""
     address: str
@@ -44,7 +43,7 @@ class Endpoint:
     terminating: bool = False
 
 
-@dataclass(frozen=True)
+@record(compiled=True)
 class EndpointSlice:
     """An EndpointSlice of one Service in one cluster: its ports, endpoints and address type."""
     ports: tuple[Port, ...]  # port = the backend's own (target) port
@@ -52,7 +51,7 @@ class EndpointSlice:
     address_type: str = "IPv4"  # IPv4 | IPv6 | FQDN (FQDN slices are not load-balanced)
 
 
-@dataclass(frozen=True)
+@record(compiled=True)
 class ClusterService:
     """One cluster's copy of a Service, with the EndpointSlices labelled for it in that cluster."""
 
@@ -80,7 +79,7 @@ class _Endpoint:
         return value
 
 
-@dataclass(frozen=True)
+@record(compiled=True)
 class Backend:
     """One backend Cilium load-balances a frontend to: an endpoint's address and port in a cluster."""
     cluster: str

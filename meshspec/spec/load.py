@@ -11,13 +11,12 @@ from __future__ import annotations
 import json
 import re
 import sys
-from dataclasses import field
 from typing import Any, Iterator
 
 import yaml
 
 from ..diagnostics import Diagnostic, Path, diagnostic, format_path
-from ..record import record
+from ..record import field, record
 
 MAX_BYTES = 4 * 1024 * 1024
 # Nodes after alias expansion: generous for any real spec, and reached in well under a second by a

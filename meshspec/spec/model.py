@@ -10,12 +10,11 @@ nothing else differs between clusters.
 
 from __future__ import annotations
 
-from dataclasses import field
 from typing import Any, Mapping, Sequence
 
 from ..cilium.annotations import write_flags
 from ..k8s.objects import is_headless
-from ..record import record
+from ..record import field, record
 
 API_VERSION = "meshspec/v1alpha1"
 KIND = "Mesh"

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import replace
 from typing import Any
 
 from ..diagnostics import Diagnostic, Path, diagnostic
-from ..record import record
+from ..record import record, replace
 from .load import Document, LoadError, load_file
 from .model import Mesh
 

@@ -7,11 +7,10 @@ the structure is partly wrong (structure.py reports the wrong types).
 
 from __future__ import annotations
 
-from dataclasses import field
 from typing import Any
 
 from ...diagnostics import Diagnostic, Path, Report
-from ...record import record
+from ...record import field, record
 from ..load import Document
 
 
