@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterable, Protocol, Union
 
+from .record import record
 from .rules import severity
 
 PathPart = Union[str, int]
 Path = tuple  # tuple[PathPart, ...]
 
 
-@dataclass(frozen=True, order=True)
+@record(order=True)
 class Diagnostic:
     """One problem found, located: FILE:LINE:COL, severity, code and message."""
     severity: str  # "error" | "warning"

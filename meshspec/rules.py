@@ -7,12 +7,12 @@ generated from this registry (formats/rules.py), and the tests fail on a code th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .record import record
 
 ERROR, WARNING = "error", "warning"
 
 
-@dataclass(frozen=True)
+@record
 class Rule:
     """One diagnostic code: its severity, what is wrong, what to do, which commands report it."""
     code: str

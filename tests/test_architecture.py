@@ -103,9 +103,13 @@ def _newly_loaded_by(argv):
 
 
 # Each of these cost validate's start-up 2-8 ms (README, "Start-up") and is needed only off its path: SARIF
-# output (pathlib, urllib.parse), MCS derived names (hashlib), the full Kubernetes schemas (pathlib).
+# output (pathlib, urllib.parse), MCS derived names (hashlib), the full Kubernetes schemas (pathlib). And 1-3
+# ms each, needed only by some specs and dumps: did-you-mean hints for a typo (difflib), MCS-API and
+# non-global namespaces (cilium/mcs.py), Cilium Helm values in the spec (cilium/helm.py). And `dataclasses`,
+# 11 ms with the `inspect` it imports: every class on the path is a record (meshspec/record.py).
 NOT_ON_VALIDATES_PATH = ("pathlib", "urllib.parse", "hashlib", "_hashlib", "ntpath", "importlib.metadata",
-                         "cerberus", "jsonschema", "kubernetes", "pulumi", "shlex", "subprocess", "threading")
+                         "cerberus", "jsonschema", "kubernetes", "pulumi", "shlex", "subprocess", "threading",
+                         "difflib", "meshspec.cilium.mcs", "meshspec.cilium.helm", "dataclasses", "inspect")
 
 
 def test_validate_and_simulate_import_nothing_they_do_not_need():
@@ -115,18 +119,30 @@ def test_validate_and_simulate_import_nothing_they_do_not_need():
         assert sorted(m for m in NOT_ON_VALIDATES_PATH if m in loaded) == [], argv
 
 
-def test_every_dataclass_on_validates_and_simulates_path_has_a_docstring():
-    # Without one, @dataclass computes a docstring from inspect.signature(cls) at import: about a quarter
-    # of the cost of defining the class, paid on every start-up (README, "Start-up").
+def _dataclasses_defined_by(argv, condition):
+    """The meshspec dataclasses the command's modules define (module.Class) for which `condition`, an
+    expression in `value` (the class), holds."""
     code = ("import dataclasses, sys; from meshspec.cli import main; main(%r); print(); "
             "print(' '.join(sorted(name + '.' + key for name, module in list(sys.modules.items()) "
             "if name.startswith('meshspec') for key, value in vars(module).items() "
             "if dataclasses.is_dataclass(value) and isinstance(value, type) and value.__module__ == name "
-            "and (value.__doc__ or '').startswith(value.__name__ + '('))))")
+            "and (%s))))" % (argv, condition))
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    return set(done.stdout.splitlines()[-1].split())
+
+
+def test_every_dataclass_on_validates_and_simulates_path_has_a_docstring():
+    # Without one, @dataclass computes a docstring from inspect.signature(cls) at import: about a quarter
+    # of the cost of defining the class, paid on every start-up (README, "Start-up").
     for argv in (["validate", "examples/mesh.yaml"], ["simulate", "examples/state"]):
-        done = subprocess.run([sys.executable, "-c", code % (argv,)], cwd=ROOT, capture_output=True, text=True,
-                              check=True)
-        assert done.stdout.splitlines()[-1].split() == [], argv
+        assert _dataclasses_defined_by(argv, "(value.__doc__ or '').startswith(value.__name__ + '(')") == set(), argv
+
+
+def test_the_start_up_path_defines_records_not_dataclasses():
+    # meshspec/record.py: a third of a dataclass's cost to define, and no `dataclasses` (with `inspect`) to
+    # import (README, "Start-up"); NOT_ON_VALIDATES_PATH keeps those two off the path.
+    for argv in (["validate", "examples/mesh.yaml"], ["simulate", "examples/state"]):
+        assert _dataclasses_defined_by(argv, "'__record_fields__' not in vars(value)") == set(), argv
 
 
 def test_the_public_api():

@@ -17,7 +17,6 @@ reads the same folders for their Service objects as written, and each cluster's 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..cilium.routing import ClusterService, EndpointSlice
@@ -26,6 +25,7 @@ from ..k8s.cilium_agent import DAEMONSET_API, CiliumAgent, parse_agent
 from ..k8s.names import cluster_name_problem
 from ..k8s.objects import (MCS_GROUP, SERVICE_NAME_LABEL, MetaObject, NamedSlice, check_mapping, fast_service,
                            fast_slice, get_items, get_typed, parse_meta_object, parse_service, parse_slice)
+from ..record import field, record
 from ..spec.load import Document, LoadError, load_documents, load_json_fast, read_text
 
 # A `kubectl get svc,endpointslices -A -o json` dump of a cluster with ~1,000 Services is ~4.2 MB.
@@ -42,7 +42,7 @@ class StateError(Exception):
     """STATE_DIR is not a state folder at all (the CLI exits 2)."""
 
 
-@dataclass(frozen=True)
+@record
 class State:
     """An observed cluster state: every cluster's Services with their EndpointSlices, and its MCS objects."""
     clusters: tuple[str, ...]  # sorted cluster folder names
@@ -273,7 +273,7 @@ def _within(path: str, prefix: str) -> bool:
 CILIUM_CONFIG_FILE = "cilium-config.yaml"  # what `verify --dump` writes when the ConfigMap was readable
 
 
-@dataclass(frozen=True)
+@record
 class ClusterObjects:
     """One cluster folder's Services as written (camelCase JSON), and its cilium-config ConfigMap."""
 

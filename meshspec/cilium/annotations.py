@@ -7,8 +7,9 @@ pkg/annotation/clustermesh.go.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Mapping
+
+from ..record import record
 
 GLOBAL = "service.cilium.io/global"
 SHARED = "service.cilium.io/shared"
@@ -57,7 +58,7 @@ def not_modelled(annotations: Mapping[str, str]) -> dict[str, str]:
     return {key: value for key, value in sorted(annotations.items()) if key.startswith(PREFIX) and key not in OWNED}
 
 
-@dataclass(frozen=True)
+@record
 class ServiceFlags:
     """What one cluster's Service tells Cilium: global, shared, affinity (local | remote | none)."""
 

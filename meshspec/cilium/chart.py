@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
+from ..record import record
 from .versions import CiliumVersion
 
 Minor = tuple[int, int]
@@ -50,7 +50,7 @@ KVSTOREMESH_DEPRECATED: Minor = (1, 18)  # #39785
 GLOBAL_NAMESPACE_FLAG = "clustermesh-default-global-namespace"
 
 
-@dataclass(frozen=True)
+@record
 class Key:
     """A Cluster Mesh value that not every minor release reads."""
 

@@ -5,7 +5,6 @@ listed in GENERATED (cilium-semantics.md section 4, "Helm values").
 
 from __future__ import annotations
 
-import difflib
 import functools
 import json
 import os
@@ -116,6 +115,7 @@ def _unknown_keys(node: Any, schema: Mapping[str, Any], path: tuple, version: Ci
             yield (path + (key,), "values-unknown-key", f"Cilium {version.major}.{version.minor} does not read "
                    f"'{'.'.join(map(str, path + (key,)))}', so Helm would ignore it: {versioned.why}.", True)
         elif key not in properties:
+            import difflib  # imported for a typo only: start-up pays nothing
             hint = difflib.get_close_matches(str(key), list(properties), n=1)
             suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
             yield (path + (key,), "values-unknown-key",

@@ -35,9 +35,9 @@ Read from Cilium's sources (github.com/cilium/cilium, main as of the 1.20 line):
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field, replace
 from typing import Mapping, Sequence
 
+from ..record import field, record, replace
 from .annotations import GLOBAL, GLOBAL_NAMESPACE
 from .routing import ClusterService, EndpointSlice, Port
 from .versions import CiliumVersion
@@ -87,7 +87,7 @@ def derived_name(namespace: str, name: str) -> str:
     return "derived-" + base64.b32hexencode(digest).decode().rstrip("=").lower()[:10]
 
 
-@dataclass(frozen=True)
+@record
 class McsPort:
     """A port of a ServiceExport's Service, as MCSAPIServiceSpec carries it."""
     name: str
@@ -96,7 +96,7 @@ class McsPort:
     app_protocol: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class Export:
     """One cluster's ServiceExport with its Service, as MCSAPIServiceSpec carries it (types/
     mcsapiservicespec.go). `created` is the ServiceExport's creationTimestamp (RFC 3339, so it sorts)."""
@@ -118,14 +118,14 @@ class Export:
         return "Headless" if self.headless else "ClusterSetIP"
 
 
-@dataclass(frozen=True)
+@record
 class Conflict:
     """Why the exports of a Service do not agree, as the ServiceExport's Conflict condition says it."""
     reason: str  # PortConflict, IPFamilyConflict, TypeConflict, ...
     message: str
 
 
-@dataclass(frozen=True)
+@record
 class ServiceImport:
     """The ServiceImport Cilium creates in every cluster from a Service's exports."""
     namespace: str

@@ -18,14 +18,14 @@ meshspec computes Cilium's behaviour.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
+from ..record import field, record, replace
 from .annotations import OWNED, ServiceFlags, read_flags
 from .versions import CiliumVersion
 
 
-@dataclass(frozen=True)
+@record(compiled=True)
 class Port:
     """A Service or EndpointSlice port."""
     name: str  # "" when unnamed
@@ -33,7 +33,7 @@ class Port:
     protocol: str = "TCP"
 
 
-@dataclass(frozen=True)
+@record(compiled=True)
 class Endpoint:
     """One EndpointSlice endpoint: its address and its conditions."""
     address: str
@@ -43,7 +43,7 @@ class Endpoint:
     terminating: bool = False
 
 
-@dataclass(frozen=True)
+@record(compiled=True)
 class EndpointSlice:
     """An EndpointSlice of one Service in one cluster: its ports, endpoints and address type."""
     ports: tuple[Port, ...]  # port = the backend's own (target) port
@@ -51,7 +51,7 @@ class EndpointSlice:
     address_type: str = "IPv4"  # IPv4 | IPv6 | FQDN (FQDN slices are not load-balanced)
 
 
-@dataclass(frozen=True)
+@record(compiled=True)
 class ClusterService:
     """One cluster's copy of a Service, with the EndpointSlices labelled for it in that cluster."""
 
@@ -79,7 +79,7 @@ class _Endpoint:
         return value
 
 
-@dataclass(frozen=True)
+@record(compiled=True)
 class Backend:
     """One backend Cilium load-balances a frontend to: an endpoint's address and port in a cluster."""
     cluster: str
@@ -93,7 +93,7 @@ class Backend:
     endpoint = _Endpoint()  # "address:port", "[address]:port" for IPv6; not a field
 
 
-@dataclass(frozen=True)
+@record
 class Route:
     """One frontend (Service port) as a client in `observer` sees it: which of its local backends and
     which clusters' exported backends Cilium selects. Remote groups are shared between observers (the
@@ -328,7 +328,7 @@ class Exports:
         return out
 
 
-@dataclass(frozen=True)
+@record
 class ObserverView:
     """What a client in one cluster gets from the Service."""
 
@@ -603,7 +603,7 @@ def route_service(copies: Mapping[str, ClusterService], clusters: Sequence[str],
     return views
 
 
-@dataclass(frozen=True)
+@record
 class LeftOut:
     """An endpoint that a frontend's new connections do not reach, and the rule that leaves it out."""
 

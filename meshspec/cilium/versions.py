@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+
+from ..record import record
 
 DEFAULT_VERSION = "1.20"
 OLDEST_SUPPORTED = (1, 14)  # uniform global/shared semantics since 1.14 (PR #23298; section 2)
@@ -19,7 +20,7 @@ class VersionError(ValueError):
     pass
 
 
-@dataclass(frozen=True)
+@record
 class CiliumVersion:
     """A Cilium release, or any patch release of a minor when patch is None."""
     major: int

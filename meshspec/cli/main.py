@@ -18,13 +18,16 @@ DESCRIPTION = ("Cilium Cluster Mesh global services as code: validate a mesh spe
                "Cilium values for every cluster, see what traffic will do, review changes and verify live clusters.")
 
 
-def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
-    """The parser, with the full arguments of the `selected` command (every command when None)."""
+def build_parser(selected: str | None = None, alone: bool = False) -> argparse.ArgumentParser:
+    """The parser, with the full arguments of the `selected` command (every command when None); `alone`
+    leaves the other commands out, for a command line that cannot ask for the list of them."""
     parser = argparse.ArgumentParser(prog="meshspec", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=version_text(),
                         help="print meshspec's version and the Cilium versions it models, and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, summary in COMMANDS.items():
+        if alone and name != selected:
+            continue
         command = commands.add_parser(name, help=summary)
         if selected is None or name == selected:
             module = load(name)
@@ -51,7 +54,11 @@ def _command_in(argv: Sequence[str]) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     selected = _command_in(argv)
-    parser = build_parser(selected if selected in COMMANDS else "")
+    # A line that starts with a known command parses the same without the others' subparsers (each costs
+    # an ArgumentParser and its gettext look-ups, about 0.5 ms); only top-level options before it, such as
+    # -h, and an unknown command print the list of commands.
+    known = selected in COMMANDS
+    parser = build_parser(selected if known else "", alone=known and argv[0] == selected)
     args = parser.parse_args(argv)  # exits 2 on usage errors
     # meshspec builds large trees of small objects and few cycles: the cyclic GC spent up to 70% of large
     # runs walking them, for nothing. A command is short-lived; the GC is back on when it returns.

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict
 from typing import Any, Iterable
 
 from ..diagnostics import Diagnostic
@@ -25,6 +24,8 @@ def to_text(diagnostics: Iterable[Diagnostic]) -> str:
 
 
 def to_json(diagnostics: Iterable[Diagnostic]) -> str:
+    from dataclasses import asdict  # only JSON output pays for importing dataclasses (record.py)
+
     return json.dumps([asdict(d) for d in diagnostics], indent=2) + "\n"
 
 

@@ -4,15 +4,16 @@ as a minimal object, and read back from a state folder by `simulate` (analysis/s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Mapping
+
+from ..record import record
 
 CILIUM_DAEMONSET = "cilium"  # the agent DaemonSet of Cilium's chart (templates/cilium-agent/daemonset.yaml)
 CILIUM_AGENT_CONTAINER = "cilium-agent"
 DAEMONSET_API = "apps/v1"
 
 
-@dataclass(frozen=True)
+@record
 class CiliumAgent:
     """A cluster's cilium DaemonSet: where it is and the image its agent runs."""
 

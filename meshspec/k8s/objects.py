@@ -8,11 +8,11 @@ Malformed parts are reported through a `Report` (code, path inside the object, m
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Iterator, Mapping
 
 from ..cilium.routing import ClusterService, Endpoint, EndpointSlice, Port
 from ..diagnostics import Path, Report, format_path
+from ..record import field, record, replace
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"  # how an EndpointSlice names its Service
 PROTOCOLS = ("TCP", "UDP", "SCTP")
@@ -26,7 +26,7 @@ def is_headless(spec: Mapping[str, Any]) -> bool:
     return spec.get("clusterIP") == "None" or spec.get("type") == "ExternalName"
 
 
-@dataclass(frozen=True)
+@record(compiled=True)
 class NamedSlice:
     """An EndpointSlice with the metadata that places it."""
 
@@ -316,7 +316,7 @@ def _describe(value: Any) -> str:
 MCS_GROUP = "multicluster.x-k8s.io"
 
 
-@dataclass(frozen=True)
+@record
 class MetaObject:
     """A ServiceExport, ServiceImport or Namespace: what the routing model reads of it."""
 

@@ -11,7 +11,6 @@ Findings are (path inside the Service object, message, at_key).
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import re
 from typing import Any, Iterator
@@ -61,6 +60,7 @@ def service_rules(spec: Any) -> Iterator[Finding]:
 
 def _type(spec: dict, kind: str) -> Iterator[Finding]:
     if kind not in SERVICE_TYPES:
+        import difflib  # imported for a typo only: start-up pays nothing
         hint = difflib.get_close_matches(kind, SERVICE_TYPES, n=1)
         yield ("spec", "type"), (f"type {kind!r} is not a Service type; use one of {', '.join(SERVICE_TYPES)}"
                                  + (f" (did you mean {hint[0]!r}?)" if hint else "")), False
@@ -97,6 +97,7 @@ def _ports(spec: dict, ports: list, kind: str) -> Iterator[Finding]:
             yield at + ("port",), f"port {number if number is not None else 0} is out of range 1-65535", False
         protocol = _str(port.get("protocol")) or "TCP"
         if protocol not in PROTOCOLS:
+            import difflib
             hint = difflib.get_close_matches(protocol.upper(), PROTOCOLS, n=1)
             yield at + ("protocol",), (f"protocol {protocol!r} is not supported; use one of {', '.join(PROTOCOLS)}"
                                        + (f" (did you mean {hint[0]!r}?)" if hint else "")), False
@@ -156,6 +157,7 @@ def _session_affinity(spec: dict) -> Iterator[Finding]:
     affinity = _str(spec.get("sessionAffinity")) or "None"
     config = spec.get("sessionAffinityConfig")
     if affinity not in SESSION_AFFINITIES:
+        import difflib
         hint = difflib.get_close_matches(affinity, SESSION_AFFINITIES, n=1, cutoff=0.4)
         yield ("spec", "sessionAffinity"), (f"sessionAffinity {affinity!r} is not supported; use None or ClientIP"
                                             + (f" (did you mean {hint[0]!r}?)" if hint else "")), False
@@ -201,6 +203,7 @@ def _cluster_ips(spec: dict) -> Iterator[Finding]:
             yield ("spec", "ipFamilies", i), f"ipFamilies lists {family} twice", False
         seen.add(family)
     if policy is not None and policy not in IP_FAMILY_POLICIES:
+        import difflib
         hint = difflib.get_close_matches(policy, IP_FAMILY_POLICIES, n=1, cutoff=0.4)
         yield ("spec", "ipFamilyPolicy"), (f"ipFamilyPolicy {policy!r} is not supported; use one of "
                                            f"{', '.join(IP_FAMILY_POLICIES)}"

@@ -4,7 +4,6 @@ cannot express, reported as `kubernetes-schema` at paths inside the Service obje
 
 from __future__ import annotations
 
-import difflib
 import functools
 import json
 import importlib.util
@@ -145,6 +144,7 @@ def _check_object(value: dict, schema: dict, path: tuple, defs: dict) -> Iterato
         if key in properties:
             yield from _check(item, properties[key], path + (key,), defs)
         elif extra is False:
+            import difflib  # imported for a typo only: start-up pays nothing
             hint = difflib.get_close_matches(str(key), sorted(properties), n=1)
             suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
             yield path + (key,), f"unknown field '{key}' in the Kubernetes {_what(path)}{suggestion}", True

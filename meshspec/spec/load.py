@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import re
 import sys
-from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import yaml
 
 from ..diagnostics import Diagnostic, Path, diagnostic, format_path
+from ..record import field, record
 
 MAX_BYTES = 4 * 1024 * 1024
 # Nodes after alias expansion: generous for any real spec, and reached in well under a second by a
@@ -37,14 +37,14 @@ _BINARY_TAG = "tag:yaml.org,2002:binary"
 _YAML11_BOOLS = {"yes", "no", "on", "off", "y", "n"}
 
 
-@dataclass(frozen=True)
+@record
 class Position:
     """Where a value was written in its file."""
     line: int  # 1-based
     column: int  # 1-based
 
 
-@dataclass
+@record(frozen=False)
 class Document:
     """One YAML document: its data and where each part of it was written."""
 

@@ -11,10 +11,16 @@ will read it once the spec is rendered (cilium/mcs.py has Cilium's rules and the
 
 from __future__ import annotations
 
-from ..cilium.mcs import Export, McsPort, ServiceImport, derived_copies, service_import, without_export
+from typing import TYPE_CHECKING
+
 from ..cilium.routing import ClusterService
 from ..k8s.names import BUILTIN_NAMESPACES
 from .model import Mesh, Service
+
+# cilium/mcs.py is imported where a spec needs it (an MCS service, a namespace that is not global): most
+# specs need neither, and validate's start-up does not pay for its classes (tests/test_architecture.py).
+if TYPE_CHECKING:
+    from ..cilium.mcs import Export, ServiceImport
 
 
 def holds_exports(mesh: Mesh, namespace: str) -> bool:
@@ -71,6 +77,8 @@ def namespace_rule(mesh: Mesh, service: Service, copies: dict[str, ClusterServic
     """`copies` as Cilium exports them: nothing from a namespace that is not global."""
     if namespace_is_global(mesh, service.namespace):
         return copies
+    from ..cilium.mcs import without_export
+
     return {cluster: without_export(copy) for cluster, copy in copies.items()}
 
 
@@ -86,6 +94,8 @@ def namespace_clusters(mesh: Mesh, namespace: str) -> list[str]:
 def spec_export(service: Service, cluster: str) -> Export:
     """The MCSAPIServiceSpec of one cluster's copy. The spec renders the same Service everywhere and every
     ServiceExport in the same rollout, so no export is older: ties go by cluster name, as in Cilium."""
+    from ..cilium.mcs import Export, McsPort
+
     spec = service.spec
     timeout = ((spec.get("sessionAffinityConfig") or {}).get("clientIP") or {}).get("timeoutSeconds")
     return Export(
@@ -102,6 +112,8 @@ def mcs_copies(mesh: Mesh, service: Service, copies: dict[str, ClusterService]
                ) -> tuple[ServiceImport | None, dict[str, ClusterService]]:
     """The ServiceImport of an `mcs: true` service and the derived Service of every cluster where its
     namespace exists; `copies` are the Services as routes.spec_copies builds them."""
+    from ..cilium.mcs import derived_copies, service_import
+
     exporters = export_clusters(mesh, service)
     imported = service_import(service.namespace, service.name, [spec_export(service, c) for c in exporters])
     if imported is None:

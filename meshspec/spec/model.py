@@ -10,11 +10,11 @@ nothing else differs between clusters.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from ..cilium.annotations import write_flags
 from ..k8s.objects import is_headless
+from ..record import field, record
 
 API_VERSION = "meshspec/v1alpha1"
 KIND = "Mesh"
@@ -27,7 +27,7 @@ DEFAULT_NODE_PORT = 32379
 APISERVER_PORT = 2379  # the clustermesh-apiserver Service's port for LoadBalancer and ClusterIP
 
 
-@dataclass(frozen=True)
+@record
 class Placement:
     """Where a Service is served from and used: Cilium's global, shared and affinity annotations."""
     is_global: bool
@@ -39,7 +39,7 @@ class Placement:
         return write_flags(self.is_global, self.shared, self.affinity)
 
 
-@dataclass(frozen=True)
+@record
 class Cluster:
     """spec.clusters[]: one cluster of the mesh, its Cilium cluster ID and how peers reach it."""
     name: str
@@ -54,7 +54,7 @@ class Cluster:
     cilium_values: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
 
-@dataclass(frozen=True)
+@record
 class CiliumSettings:
     """spec.cilium: the Cluster Mesh setup. When `managed` is False (no spec.cilium, or only its version)
     meshspec renders no Cilium values at all."""
@@ -78,7 +78,7 @@ class CiliumSettings:
         return self.node_port if self.service_type == "NodePort" else APISERVER_PORT
 
 
-@dataclass(frozen=True)
+@record
 class ArgoCD:
     """spec.gitops.argocd: the Argo CD Applications that point each cluster at the render."""
     repo_url: str
@@ -87,7 +87,7 @@ class ArgoCD:
     namespace: str = "argocd"
 
 
-@dataclass(frozen=True)
+@record
 class Flux:
     """spec.gitops.flux: the Flux Kustomizations that point each cluster at the render."""
     namespace: str = "flux-system"
@@ -96,7 +96,7 @@ class Flux:
     source_name: str = "flux-system"
 
 
-@dataclass(frozen=True)
+@record
 class GitOps:
     """spec.gitops: where the committed render lives, and which GitOps objects point clusters at it."""
 
@@ -106,7 +106,7 @@ class GitOps:
     flux: Flux | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Service:
     """spec.services[]: one Service, the same ServiceSpec in every cluster it is placed in."""
     name: str
@@ -155,7 +155,7 @@ class Service:
         return cluster in self.cluster_labels or cluster in self.cluster_annotations
 
 
-@dataclass(frozen=True)
+@record
 class Mesh:
     """A checked mesh spec: its clusters, services and the settings that apply to all of them."""
     name: str

@@ -4,13 +4,12 @@ deploy from the spec (meshspec:spec, meshspec:clusters, meshspec:renderDir), rea
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
-from dataclasses import dataclass, replace
 from typing import Any
 
 from ..diagnostics import Diagnostic, Path, diagnostic
+from ..record import record, replace
 from .load import Document, LoadError, load_file
 from .model import Mesh
 
@@ -73,7 +72,7 @@ def _load(file: str) -> Document | None:
         raise LoadError(replace(d, message=_LOAD_MESSAGES.get(d.code, d.message))) from None
 
 
-@dataclass
+@record(frozen=False)
 class Stack:
     """One Pulumi stack file of the project: its name, document and config."""
     name: str
@@ -171,6 +170,7 @@ def stack_clusters(mesh: Mesh, stack: Stack, diagnostics: list[Diagnostic]) -> l
         if name in known:
             clusters.append((name, path))
             continue
+        import difflib  # imported for a typo only: start-up pays nothing
         hint = difflib.get_close_matches(name, known, n=1)
         diagnostics.append(stack.doc.diagnostic(
             "stack-unknown-cluster", path,

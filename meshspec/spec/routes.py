@@ -7,17 +7,17 @@ explain, diff and the routing checks all ask the engine through here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
 from ..cilium.annotations import OWNED
 from ..cilium.routing import ClusterService, Endpoint, EndpointSlice, Port, ServiceRouting
 from ..cilium.versions import CiliumVersion
+from ..record import record
 from .mcs import namespace_is_global, namespace_rule
 from .model import Mesh, Service
 
 
-@dataclass(frozen=True)
+@record
 class Down:
     """A failure scenario: `cluster` has no ready pods, for every service or for one namespace/name."""
 

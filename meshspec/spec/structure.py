@@ -6,7 +6,6 @@ uniqueness, CIDR overlap, Kubernetes schemas) are in checks/.
 
 from __future__ import annotations
 
-import difflib
 import re
 from typing import Any
 
@@ -301,6 +300,7 @@ def _mapping(value: dict, schema: dict, path: Path, report: Report, why: str | N
         rules = schema.get(key)
         if rules is None:
             allowed = sorted(schema)
+            import difflib  # imported for a typo only: start-up pays nothing
             hint = difflib.get_close_matches(str(key), allowed, n=1)
             suggestion = f"did you mean '{hint[0]}'?" if hint else \
                 f"only {', '.join(allowed)} may be set here: {why}." if why else f"expected one of: {', '.join(allowed)}."

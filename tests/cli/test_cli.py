@@ -112,6 +112,19 @@ def test_version_names_the_release_and_the_cilium_versions_it_models():
         assert re.search(r'^version = "(.*)"$', fh.read(), re.M).group(1) == __version__
 
 
+def test_the_list_of_commands_shows_however_it_is_asked_for():
+    # A line that starts with a command builds that command's parser alone (cli/main.py, start-up); the
+    # lines that print the list must still see every command.
+    from meshspec.cli.commands import COMMANDS
+
+    for args in (["-h"], ["--help", "validate"], ["nonsense"]):
+        result = meshspec(*args)
+        shown = result.stdout + result.stderr
+        assert all(name in shown for name in COMMANDS), args
+    bad = meshspec("validate", "--nonsense")
+    assert bad.returncode == 2 and bad.stderr.startswith("usage: meshspec validate [-h]")
+
+
 def test_strict_fails_on_warnings_as_ci_would_run_it(spec_file):
     path = spec_file(VALID_SPEC.replace("      namespace: default", "      namespace: default\n      global: false\n"
                                         "      shared: false"))

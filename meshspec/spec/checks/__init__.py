@@ -7,14 +7,14 @@ the structure is partly wrong (structure.py reports the wrong types).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from ...diagnostics import Diagnostic, Path, Report
+from ...record import field, record
 from ..load import Document
 
 
-@dataclass
+@record(frozen=False)
 class Checker:
     """Collects the diagnostics of one document."""
 

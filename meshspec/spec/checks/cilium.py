@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ...cilium import chart
-from ...cilium.helm import check_values
 from ...cilium.versions import CiliumVersion, VersionError, parse_version
 from ...k8s.names import is_dns1123_label, is_ip_or_hostname
 from ..model import DEFAULT_CILIUM_VERSION, manages_clustermesh
@@ -37,15 +36,22 @@ def check_cilium(c: Checker, spec: dict, clusters: list[tuple[int, dict]]) -> No
     version = _version(cilium)
     values = cilium.get("values")
     if isinstance(values, dict):
-        check_values(values, c.under(("spec", "cilium", "values")), version)
+        _check_values(values, c.under(("spec", "cilium", "values")), version)
     for i, cluster in clusters:
         own = get_in(cluster, "cilium", "values")
         if isinstance(own, dict):  # merged over spec.cilium.values, so checked as those are
             name = cluster.get("name")
             where = f"{name}'s cilium.values" if isinstance(name, str) else f"spec.clusters[{i}].cilium.values"
-            check_values(own, c.under(("spec", "clusters", i, "cilium", "values")), version, where)
+            _check_values(own, c.under(("spec", "clusters", i, "cilium", "values")), version, where)
     if version is not None:
         check_features(c, cilium, version)
+
+
+def _check_values(*args) -> None:
+    """cilium/helm.py's checks of Helm values, imported only for a spec that has some (start-up)."""
+    from ...cilium.helm import check_values
+
+    check_values(*args)
 
 
 def check_unrendered_features(c: Checker, cilium: dict, clusters: list[dict]) -> None:

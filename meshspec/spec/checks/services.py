@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 
 from ...cilium.annotations import OWNED, PASSED_THROUGH, PREFIX
 from ...k8s.names import (MANAGED_BY, MANAGED_BY_LABEL, is_dns1035_label, is_dns1123_label, is_label_value,
@@ -85,6 +84,7 @@ def check_overrides(c: Checker, at: Path, svc: dict, clusters: list[str], where:
 
 
 def _unknown_cluster(name: str, clusters: list[str]) -> str:
+    import difflib  # imported for a typo only: start-up pays nothing
     hint = difflib.get_close_matches(name, clusters, n=1)
     known = f"did you mean {hint[0]!r}?" if hint else f"known clusters: {', '.join(clusters) or 'none'}."
     return f"unknown cluster {name!r}; {known}"
@@ -146,6 +146,7 @@ def check_annotations(c: Checker, at: Path, annotations: dict, cluster: str | No
                      "fields of those names; set it in the service's own annotations, for every cluster.",
                      at_key=True)
         elif key.startswith(PREFIX) and key not in PASSED_THROUGH:
+            import difflib
             hint = difflib.get_close_matches(key, [*PASSED_THROUGH, *OWNED[::2]], n=1)
             c.report("unknown-cilium-annotation", path, f"Cilium reads no annotation {key!r}"
                      + (f"; did you mean {hint[0]!r}?" if hint else "") + " It is passed through unchanged.",
