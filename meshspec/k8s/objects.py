@@ -176,8 +176,11 @@ def fast_slice(obj: Mapping[str, Any]) -> NamedSlice | None:
         return None
     if labels is None:
         labels = {}
-    elif type(labels) is not dict or not all(type(v) is str for v in labels.values()):
+    elif type(labels) is not dict:
         return None
+    for value in labels.values():  # a loop, not all() over a generator: half the time
+        if type(value) is not str:
+            return None
     endpoints = []
     for item in items or ():
         if type(item) is not dict:
@@ -261,9 +264,12 @@ def _fast_metadata(meta: dict) -> tuple[str, str] | None:
 def _fast_strings_map(value: Any) -> dict[str, str] | None:
     if value is None:
         return {}
-    if type(value) is not dict or not all(type(v) is str for v in value.values()):
+    if type(value) is not dict:
         return None
-    return dict(sorted(value.items()))
+    for v in value.values():
+        if type(v) is not str:
+            return None
+    return value.copy() if len(value) < 2 else dict(sorted(value.items()))
 
 
 def _fast_ports(items: Any, required: bool) -> tuple[Port, ...] | None:
