@@ -8,7 +8,6 @@ plain dicts/lists ourselves while recording positions by path.
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import sys
@@ -173,57 +172,16 @@ def load_json_fast(text: str, file: str) -> list[Document] | None:
     """A JSON file at the C parser's speed (70x the positioned loader on kubectl dumps), without positions.
     None when the text is not plain JSON or repeats a key: the caller then uses load_documents, which
     reports exactly where. A caller that finds a problem in the data reloads with positions to locate it."""
-    escapes = "\\" in text and "\\u" in text  # one character is found 30x faster (memchr): most dumps have none
     try:
-        data = _load_unrepeated(text, escapes)
+        data = json.loads(text, object_pairs_hook=_reject_duplicates)
     except (ValueError, _DuplicateKey):
         return None
     except RecursionError:
         raise _fatal(file, "yaml-syntax", f"the JSON is nested deeper than Python reads ({sys.getrecursionlimit()} "
                      "levels); no Kubernetes object needs that many: check the file.") from None
-    if escapes:
+    if "\\" in text and "\\u" in text:  # one character is found 30x faster (memchr): most dumps have none
         _refuse_lone_surrogates(text, file)
     return [] if data is None else [Document(file, data, positioned=False)]
-
-
-# orjson's import (~25 ms, once) is paid only for a file this large: the duplicate-key hook costs ~2 ms a MB,
-# and a state folder at scale has dozens of such dumps (a small one is read as fast either way).
-ORJSON_MIN_CHARS = 1024 * 1024
-
-
-def _load_unrepeated(text: str, escapes: bool) -> Any:
-    """json.loads(text); _DuplicateKey if an object in it repeats a key.
-    The hook that sees each object's keys costs json.loads half again. With orjson installed (`pip install
-    meshspec[fast]`) the text is read without it and proven free of repeats by counting colons: in JSON a
-    colon separates a key from its value or is a character of a string, and orjson writes one colon per key
-    and each string's own colons. Unless an escape spells a colon (\\u003a), every string has as many in the
-    text as in the data, so the counts are equal exactly when every key written is in the data: a repeated
-    key drops at least its own. Whatever orjson cannot write (ints beyond 64 bits, nesting beyond 254
-    levels, lone surrogates) is read with the hook."""
-    orjson = None
-    if len(text) >= ORJSON_MIN_CHARS and not (escapes and ("\\u003a" in text or "\\u003A" in text)):
-        orjson = _orjson()
-    if orjson is not None:
-        data = json.loads(text)
-        try:
-            colons = orjson.dumps(data).count(b":")
-        except orjson.JSONEncodeError:
-            pass
-        else:
-            if colons != text.count(":"):
-                raise _DuplicateKey
-            return data
-    return json.loads(text, object_pairs_hook=_reject_duplicates)
-
-
-@functools.cache
-def _orjson() -> Any:
-    """The orjson module, or None; imported on first use (it pulls in uuid and platform)."""
-    try:
-        import orjson
-    except ImportError:  # pragma: no cover - depends on the environment
-        return None
-    return orjson
 
 
 # A \uD800-\uDBFF escape not followed by a \uDC00-\uDFFF one, or a low one without a high one before it:
