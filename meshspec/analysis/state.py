@@ -24,7 +24,7 @@ from ..cilium.routing import ClusterService, EndpointSlice
 from ..diagnostics import Diagnostic, Path, Report, diagnostic, format_path, unique_sorted
 from ..k8s.cilium_agent import DAEMONSET_API, CiliumAgent, parse_agent
 from ..k8s.names import cluster_name_problem
-from ..k8s.objects import (MCS_GROUP, SERVICE_NAME_LABEL, MetaObject, NamedSlice, check_mapping, fast_service,
+from ..k8s.objects import (MCS_GROUP, SERVICE_NAME_LABEL, MetaObject, check_mapping, fast_service,
                            fast_slice, get_items, get_typed, parse_meta_object, parse_service, parse_slice)
 from ..spec.load import Document, LoadError, load_documents, load_json_fast, read_text
 
