@@ -23,7 +23,7 @@ from ..cilium.routing import ClusterService, EndpointSlice
 from ..diagnostics import Diagnostic, Path, Report, diagnostic, format_path, unique_sorted
 from ..k8s.cilium_agent import DAEMONSET_API, CiliumAgent, parse_agent
 from ..k8s.names import cluster_name_problem
-from ..k8s.objects import (MCS_GROUP, SERVICE_NAME_LABEL, MetaObject, NamedSlice, check_mapping, fast_service,
+from ..k8s.objects import (MCS_GROUP, SERVICE_NAME_LABEL, MetaObject, check_mapping, fast_service,
                            fast_slice, get_items, get_typed, parse_meta_object, parse_service, parse_slice)
 from ..record import field, record
 from ..spec.load import Document, LoadError, load_documents, load_json_fast, read_text
@@ -68,7 +68,11 @@ def load_state(state_dir: str) -> tuple[State, list[Diagnostic]]:
     for cluster in clusters:
         meta: dict[tuple[str, str, str], MetaObject | CiliumAgent] = {}
         for key, svc in _load_cluster(os.path.join(state_dir, cluster), cluster, diagnostics, meta).items():
-            services.setdefault(key, {})[cluster] = svc
+            copies = services.get(key)
+            if copies is None:
+                services[key] = {cluster: svc}
+            else:
+                copies[cluster] = svc
         for (kind, namespace, name), obj in sorted(meta.items()):
             if isinstance(obj, CiliumAgent):
                 images.setdefault(cluster, obj.image)  # one per cluster; by namespace order if a dump has more
@@ -101,14 +105,14 @@ def _listdir(folder: str) -> list[str]:
 def _load_cluster(folder: str, cluster: str, diagnostics: list[Diagnostic],
                   meta: dict[tuple[str, str, str], MetaObject | CiliumAgent] | None = None
                   ) -> dict[tuple[str, str], ClusterService]:
-    """The cluster's Services; its Namespaces, ServiceExports, ServiceImports and cilium DaemonSet go into
-    `meta`."""
+    """The cluster's Services, in the order read; its Namespaces, ServiceExports, ServiceImports and cilium
+    DaemonSet go into `meta`."""
     problem = cluster_name_problem(cluster)
     if problem:
         diagnostics.append(diagnostic("cluster-name", problem, folder))
-    first: dict[tuple[str, str, str], str] = {}  # (kind, namespace, name) -> FILE:LINE of its first definition
-    services: dict[tuple[str, str], ClusterService] = {}
-    slices: dict[tuple[str, str], tuple[NamedSlice, Document, Path]] = {}
+    # kind -> (namespace, name) -> the first definition read: (object, its document, its path there). Where it
+    # is, FILE:LINE, is worked out only for a second one (a cluster dump has 100,000s of objects, no repeats).
+    first: dict[str, dict[tuple[str, str], tuple[Any, Document, Path]]] = {}
     for file in _files(folder, diagnostics):
         for kind, item, doc, at in _read_file(file, diagnostics):
             key = (item.namespace, item.name)
@@ -116,25 +120,30 @@ def _load_cluster(folder: str, cluster: str, diagnostics: list[Diagnostic],
                 if meta is not None:
                     meta.setdefault((kind,) + key, item)
                 continue
-            if (kind,) + key in first:
-                doc = _positioned(doc)
-                _reporter(doc, at, diagnostics)(
+            defined = first.get(kind)
+            if defined is None:
+                defined = first[kind] = {}
+            if key in defined:
+                _reporter(_positioned(doc), at, diagnostics)(
                     f"duplicate-{kind.lower()}", ("metadata", "name"), f"{kind} {key[0]}/{key[1]} is already "
-                    f"defined at {first[(kind,) + key]}; a cluster holds one {kind} of a name.")
+                    f"defined at {_defined_at(*defined[key][1:])}; a cluster holds one {kind} of a name.")
                 continue
-            first[(kind,) + key] = f"{file}:{_positioned(doc).position(at + ('metadata', 'name')).line}" \
-                if doc.positioned else file
-            if isinstance(item, ClusterService):
-                services[key] = item
-            elif isinstance(item, MetaObject):
-                if meta is not None:
-                    meta[kind, item.namespace, item.name] = item
-            else:
-                slices[key] = (item, doc, at)
+            defined[key] = (item, doc, at)
+    services: dict[tuple[str, str], ClusterService] = {k: svc for k, (svc, _, _) in first.pop("Service", {}).items()}
+    slices = first.pop("EndpointSlice", {})
+    if meta is not None:
+        for kind, defined in first.items():
+            for (namespace, name), (obj, _, _) in defined.items():
+                meta[kind, namespace, name] = obj
     owned: dict[tuple[str, str], list[EndpointSlice]] = {}
     for (namespace, name), (es, doc, at) in sorted(slices.items()):
-        if es.service is not None and (namespace, es.service) in services:
-            owned.setdefault((namespace, es.service), []).append(es.slice)
+        owner = (namespace, es.service)
+        if es.service is not None and owner in services:
+            found = owned.get(owner)
+            if found is None:
+                owned[owner] = [es.slice]
+            else:
+                found.append(es.slice)
         else:
             # Without its Service the slice feeds no frontend, and Cilium exports nothing for it.
             why = (f"is labelled for Service {namespace}/{es.service}, which is not in cluster {cluster!r}"
@@ -146,7 +155,12 @@ def _load_cluster(folder: str, cluster: str, diagnostics: list[Diagnostic],
     # slices are set in place: the frozen dataclass' __init__ again, per copy, was 87k calls at scale.
     for key, found in owned.items():
         vars(services[key])["slices"] = tuple(found)
-    return dict(sorted(services.items()))
+    return services
+
+
+def _defined_at(doc: Document, at: Path) -> str:
+    """FILE:LINE of an object's name; FILE alone if read without positions (a JSON file read fast)."""
+    return f"{doc.file}:{doc.position(at + ('metadata', 'name')).line}" if doc.positioned else doc.file
 
 
 Item = tuple[str, Any, Document, Path]  # (kind, ClusterService | NamedSlice, its document, its path there)

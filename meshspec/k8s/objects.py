@@ -148,17 +148,22 @@ def fast_service(obj: Mapping[str, Any]) -> ClusterService | None:
     annotations = _fast_strings_map(meta.get("annotations"))
     cluster_ip, kind = spec.get("clusterIP"), spec.get("type")
     ports = _fast_ports(spec.get("ports"), required=True)
-    if placed is None or annotations is None or ports is None or not _str_or_none(cluster_ip) \
-            or not _str_or_none(kind):
+    if placed is None or annotations is None or ports is None or not (cluster_ip is None or type(cluster_ip) is str) \
+            or not (kind is None or type(kind) is str):
         return None
     declared, ips = spec.get("ipFamilies"), spec.get("clusterIPs")
-    if not (declared is None or type(declared) is list and all(f in IP_FAMILIES and type(f) is str for f in declared)):
+    if declared is not None and declared != ["IPv4"] and not (
+            type(declared) is list and all(f in IP_FAMILIES and type(f) is str for f in declared)):
         return None
-    if not (ips is None or type(ips) is list and all(type(ip) is str for ip in ips)):
+    if ips is not None and not (type(ips) is list and all(type(ip) is str for ip in ips)):
         return None
-    inferred = ["IPv6" if ":" in ip else "IPv4" for ip in (ips or [cluster_ip or ""]) if ip not in ("", "None")]
-    families = tuple(dict.fromkeys(declared or inferred)) or ("IPv4",)
-    return ClusterService(placed[0], placed[1], annotations, ports, is_headless(spec), families)
+    if declared:
+        families = _IPV4 if declared == ["IPv4"] else tuple(dict.fromkeys(declared))
+    else:
+        families = tuple(dict.fromkeys(["IPv6" if ":" in ip else "IPv4" for ip in (ips or [cluster_ip or ""])
+                                        if ip not in ("", "None")])) or _IPV4
+    return _service(placed[0], placed[1], annotations, ports, cluster_ip == "None" or kind == "ExternalName",
+                    families)
 
 
 def fast_slice(obj: Mapping[str, Any]) -> NamedSlice | None:
@@ -171,34 +176,87 @@ def fast_slice(obj: Mapping[str, Any]) -> NamedSlice | None:
         return None
     if labels is None:
         labels = {}
-    elif type(labels) is not dict or not all(type(v) is str for v in labels.values()):
+    elif type(labels) is not dict:
         return None
+    for value in labels.values():  # a loop, not all() over a generator: half the time
+        if type(value) is not str:
+            return None
     endpoints = []
     for item in items or ():
         if type(item) is not dict:
             return None
         conditions, addresses = item.get("conditions"), item.get("addresses")
         if conditions is None:
-            conditions = {}
-        elif type(conditions) is not dict:
+            ready = serving = terminating = None
+        elif type(conditions) is dict:
+            ready, serving = conditions.get("ready"), conditions.get("serving")
+            terminating = conditions.get("terminating")
+        else:
             return None
-        ready, serving, terminating = conditions.get("ready"), conditions.get("serving"), conditions.get("terminating")
-        if type(addresses) is not list or not (_bool_or_none(ready) and _bool_or_none(serving)
-                                               and _bool_or_none(terminating)):
+        # Identity, not ==: 1 and 0.0 equal True and False but are not booleans.
+        if type(addresses) is not list or not (ready is None or ready is True or ready is False) \
+                or not (serving is None or serving is True or serving is False) \
+                or not (terminating is None or terminating is True or terminating is False):
             return None
-        ready = True if ready is None else ready
-        serving = ready if serving is None else serving
+        if ready is None:
+            ready = True
+        if serving is None:
+            serving = ready
+        terminating = terminating is True
         for address in addresses:
             if type(address) is not str:
                 return None
-            endpoints.append(Endpoint(address, ready, serving, bool(terminating)))
-    return NamedSlice(placed[0], placed[1], labels.get(SERVICE_NAME_LABEL),
-                      EndpointSlice(ports, tuple(endpoints), address_type))
+            endpoints.append(_endpoint(address, ready, serving, terminating))
+    return _named_slice(placed[0], placed[1], labels.get(SERVICE_NAME_LABEL),
+                        _endpoint_slice(ports, tuple(endpoints), address_type))
+
+
+_IPV4 = ("IPv4",)
+# The fast path's objects are built without their frozen dataclass' __init__, which sets each field through
+# object.__setattr__ (1.6 us an Endpoint against 0.6 here; a state dump at scale has 100,000s of them). The
+# instances are the same: tests/k8s compare them with the classes' own. A class without a __dict__ (slots)
+# is built by its constructor.
+_new = object.__new__
+
+
+def _service(namespace: str, name: str, annotations: dict[str, str], ports: tuple[Port, ...], headless: bool,
+             families: tuple[str, ...]) -> ClusterService:
+    svc = _new(ClusterService)
+    d = svc.__dict__
+    d["namespace"], d["name"], d["annotations"], d["ports"] = namespace, name, annotations, ports
+    d["headless"], d["families"], d["slices"], d["exported"] = headless, families, (), True
+    return svc
+
+
+def _endpoint(address: str, ready: bool, serving: bool, terminating: bool) -> Endpoint:
+    ep = _new(Endpoint)
+    d = ep.__dict__
+    d["address"], d["ready"], d["serving"], d["terminating"] = address, ready, serving, terminating
+    return ep
+
+
+def _endpoint_slice(ports: tuple[Port, ...], endpoints: tuple[Endpoint, ...], address_type: str) -> EndpointSlice:
+    es = _new(EndpointSlice)
+    d = es.__dict__
+    d["ports"], d["endpoints"], d["address_type"] = ports, endpoints, address_type
+    return es
+
+
+def _named_slice(namespace: str, name: str, service: str | None, es: EndpointSlice) -> NamedSlice:
+    ns = _new(NamedSlice)
+    d = ns.__dict__
+    d["namespace"], d["name"], d["service"], d["slice"] = namespace, name, service, es
+    return ns
+
+
+if not all(hasattr(_new(cls), "__dict__") for cls in (ClusterService, Endpoint, EndpointSlice, NamedSlice)):
+    _service, _endpoint, _endpoint_slice, _named_slice = (  # type: ignore[assignment] # pragma: no cover
+        ClusterService, Endpoint, EndpointSlice, NamedSlice)
 
 
 def _fast_metadata(meta: dict) -> tuple[str, str] | None:
     name, namespace = meta.get("name"), meta.get("namespace")
-    if type(name) is not str or not name or not _str_or_none(namespace):
+    if type(name) is not str or not name or not (namespace is None or type(namespace) is str):
         return None
     return namespace or "default", name
 
@@ -206,9 +264,12 @@ def _fast_metadata(meta: dict) -> tuple[str, str] | None:
 def _fast_strings_map(value: Any) -> dict[str, str] | None:
     if value is None:
         return {}
-    if type(value) is not dict or not all(type(v) is str for v in value.values()):
+    if type(value) is not dict:
         return None
-    return dict(sorted(value.items()))
+    for v in value.values():
+        if type(v) is not str:
+            return None
+    return value.copy() if len(value) < 2 else dict(sorted(value.items()))
 
 
 def _fast_ports(items: Any, required: bool) -> tuple[Port, ...] | None:
@@ -235,14 +296,6 @@ def _fast_ports(items: Any, required: bool) -> tuple[Port, ...] | None:
 def _port(name: str, number: int, protocol: str) -> Port:
     """One shared Port per distinct port: a state repeats the same few 100,000s of times."""
     return Port(name, number, protocol)
-
-
-def _str_or_none(value: Any) -> bool:
-    return value is None or type(value) is str
-
-
-def _bool_or_none(value: Any) -> bool:
-    return value is None or type(value) is bool
 
 
 # --- typed access, reporting wrong shapes ---------------------------------------------------------

@@ -182,7 +182,7 @@ def load_json_fast(text: str, file: str) -> list[Document] | None:
     except RecursionError:
         raise _fatal(file, "yaml-syntax", f"the JSON is nested deeper than Python reads ({sys.getrecursionlimit()} "
                      "levels); no Kubernetes object needs that many: check the file.") from None
-    if "\\u" in text:
+    if "\\" in text and "\\u" in text:  # one character is found 30x faster (memchr): most dumps have none
         _refuse_lone_surrogates(text, file)
     return [] if data is None else [Document(file, data, positioned=False)]
 

@@ -24,7 +24,7 @@ SLICE = {
                   {"addresses": ["10.1.0.2", "10.1.0.3"], "conditions": {"ready": False, "terminating": True}},
                   {"addresses": ["10.1.0.4"]}],
 }
-ODD_VALUES = [None, "", "x", "None", "TCP", "IPv6", "UDP", "FQDN", 0, 80, 70000, True, False, 1.5, [], ["x"], [1],
+ODD_VALUES = [None, "", "x", "None", "TCP", "IPv6", "UDP", "FQDN", 0, 1, 80, 70000, True, False, 1.5, [], ["x"], [1],
               {}, {"a": 1}, {"ready": "yes"}]
 
 
@@ -73,3 +73,18 @@ def test_the_fast_path_gives_the_checked_paths_result_on_mutated_objects(seed, m
 def test_well_formed_objects_take_the_fast_path():
     assert objects.fast_service(SERVICE) == objects.parse_service(SERVICE, None)
     assert objects.fast_slice(SLICE).slice.endpoints[1] == objects.Endpoint("10.1.0.2", False, False, True)
+
+
+def test_the_fast_paths_objects_are_the_classes_own():
+    # Built without the frozen dataclasses' __init__: same fields in the same order, equal, same hash, frozen.
+    svc, named = objects.fast_service(SERVICE), objects.fast_slice(SLICE)
+    built = [svc, named, named.slice, *named.slice.endpoints]
+    own = [objects.ClusterService(**vars(svc)), objects.NamedSlice(**vars(named)),
+           objects.EndpointSlice(**vars(named.slice)), *(objects.Endpoint(**vars(e)) for e in named.slice.endpoints)]
+    for fast, made in zip(built, own, strict=True):
+        assert (type(fast), vars(fast), list(vars(fast)), repr(fast), fast == made) == \
+            (type(made), vars(made), list(vars(made)), repr(made), True)
+        if not isinstance(fast, objects.ClusterService):  # its annotations are a dict
+            assert hash(fast) == hash(made)
+        with pytest.raises(AttributeError):
+            fast.name = "x"
