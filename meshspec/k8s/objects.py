@@ -162,7 +162,7 @@ def fast_service(obj: Mapping[str, Any]) -> ClusterService | None:
     else:
         families = tuple(dict.fromkeys(["IPv6" if ":" in ip else "IPv4" for ip in (ips or [cluster_ip or ""])
                                         if ip not in ("", "None")])) or _IPV4
-    return _service(placed[0], placed[1], annotations, ports, cluster_ip == "None" or kind == "ExternalName",
+    return ClusterService(placed[0], placed[1], annotations, ports, cluster_ip == "None" or kind == "ExternalName",
                     families)
 
 
@@ -206,52 +206,12 @@ def fast_slice(obj: Mapping[str, Any]) -> NamedSlice | None:
         for address in addresses:
             if type(address) is not str:
                 return None
-            endpoints.append(_endpoint(address, ready, serving, terminating))
-    return _named_slice(placed[0], placed[1], labels.get(SERVICE_NAME_LABEL),
-                        _endpoint_slice(ports, tuple(endpoints), address_type))
+            endpoints.append(Endpoint(address, ready, serving, terminating))
+    return NamedSlice(placed[0], placed[1], labels.get(SERVICE_NAME_LABEL),
+                      EndpointSlice(ports, tuple(endpoints), address_type))
 
 
 _IPV4 = ("IPv4",)
-# The fast path's objects are built without their frozen dataclass' __init__, which sets each field through
-# object.__setattr__ (1.6 us an Endpoint against 0.6 here; a state dump at scale has 100,000s of them). The
-# instances are the same: tests/k8s compare them with the classes' own. A class without a __dict__ (slots)
-# is built by its constructor.
-_new = object.__new__
-
-
-def _service(namespace: str, name: str, annotations: dict[str, str], ports: tuple[Port, ...], headless: bool,
-             families: tuple[str, ...]) -> ClusterService:
-    svc = _new(ClusterService)
-    d = svc.__dict__
-    d["namespace"], d["name"], d["annotations"], d["ports"] = namespace, name, annotations, ports
-    d["headless"], d["families"], d["slices"], d["exported"] = headless, families, (), True
-    return svc
-
-
-def _endpoint(address: str, ready: bool, serving: bool, terminating: bool) -> Endpoint:
-    ep = _new(Endpoint)
-    d = ep.__dict__
-    d["address"], d["ready"], d["serving"], d["terminating"] = address, ready, serving, terminating
-    return ep
-
-
-def _endpoint_slice(ports: tuple[Port, ...], endpoints: tuple[Endpoint, ...], address_type: str) -> EndpointSlice:
-    es = _new(EndpointSlice)
-    d = es.__dict__
-    d["ports"], d["endpoints"], d["address_type"] = ports, endpoints, address_type
-    return es
-
-
-def _named_slice(namespace: str, name: str, service: str | None, es: EndpointSlice) -> NamedSlice:
-    ns = _new(NamedSlice)
-    d = ns.__dict__
-    d["namespace"], d["name"], d["service"], d["slice"] = namespace, name, service, es
-    return ns
-
-
-if not all(hasattr(_new(cls), "__dict__") for cls in (ClusterService, Endpoint, EndpointSlice, NamedSlice)):
-    _service, _endpoint, _endpoint_slice, _named_slice = (  # type: ignore[assignment] # pragma: no cover
-        ClusterService, Endpoint, EndpointSlice, NamedSlice)
 
 
 def _fast_metadata(meta: dict) -> tuple[str, str] | None:

@@ -246,14 +246,16 @@ def test_multiport_bug_versions():
 
 
 def test_backends_built_by_the_engine_are_the_dataclass_own_instances():
-    """_backends fills each Backend's __dict__ instead of calling its frozen __init__: the result must be the
-    same object to every reader: equal, same hash, same fields in order, still frozen."""
+    """A record's frozen __init__ fills the instance's __dict__ rather than calling object.__setattr__ per
+    field: a Backend the engine builds must be the same object to every reader: equal, same hash, same
+    fields in order, still frozen."""
     import dataclasses
 
-    from meshspec.cilium.routing import Backend, _backend
+    from meshspec.cilium.routing import Backend, local_backends
     from meshspec.record import FrozenInstanceError
 
-    built = _backend("a", "fd00::1", 8080, "TCP", "http", "IPv6", False)
+    slice_ = EndpointSlice((Port("http", 8080),), (Endpoint("fd00::1", False, True, True),), "IPv6")
+    [built] = local_backends("a", ClusterService("default", "web", slices=(slice_,)))
     real = Backend("a", "fd00::1", 8080, "TCP", "http", "IPv6", False)
     assert built == real and hash(built) == hash(real) and repr(built) == repr(real)
     assert dataclasses.astuple(built) == dataclasses.astuple(real) and built.endpoint == "[fd00::1]:8080"
