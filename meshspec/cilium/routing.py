@@ -112,11 +112,6 @@ class Route:
     # `remote`'s backends deduplicated and sorted once for every observer (None: `backends` sorts them itself)
     exports: "Exports | None" = field(default=None, compare=False, repr=False)
 
-    @property
-    def size(self) -> int:
-        """How many clusters serve this frontend, without listing them."""
-        return bool(self._local_selected()) + (self.remote_count if self.use_remote else 0)
-
     def _local_selected(self) -> list[Backend]:
         if not self.use_local:
             return []
@@ -233,6 +228,16 @@ def _remote_clusters(senders: Sequence[str], skip: frozenset[str]) -> list[str]:
         if c in kept:
             kept.remove(c)
     return kept
+
+
+def _serving_list(observer: str, senders: Sequence[str], skip: frozenset[str], local_selected: bool,
+                  use_remote: bool) -> list[str]:
+    """The clusters serving a frontend's client: the senders it uses and, when its own backends are
+    selected, itself; sorted."""
+    clusters = _remote_clusters(senders, skip) if use_remote else []
+    if local_selected:
+        bisect.insort(clusters, observer)  # the remote ones are sorted and never the observer
+    return clusters
 
 
 def _union(lists: Iterable[list[str]]) -> list[str]:
@@ -449,7 +454,7 @@ class ServiceRouting:
         self._matched: dict[tuple, tuple[dict[str, tuple[Backend, ...]], tuple[str, ...], Exports]] = {}
         self._keys: dict[int, str] = {}  # id(port) -> frontend_key(port); the ports live in self.copies
         self._shared_target_bug = version.multiport_shared_target_bug  # a property: read once, not per view
-        # ((port, families), id(flags), local backends' signature, exports to it) -> (local selected, remote used)
+        # (port, families, id(flags), local backends' signature, exports to it) -> (local selected, remote used)
         self._served: dict[tuple, tuple[bool, bool]] = {}
 
     def _remote(self, port: Port, families: tuple[str, ...]
@@ -457,7 +462,7 @@ class ServiceRouting:
         """Exported backends matching a frontend, by cluster, the clusters with any (sorted), and those
         backends sorted once (when an observer first lists them)."""
         key = (port.name, port.port, port.protocol, families)  # builtins hash in C; a dataclass in Python
-        if key not in self._matched:  # (serving() reads self._matched with this key, too)
+        if key not in self._matched:
             groups = {c: matching(port, bs, families, self.version) for c, bs in self.exports.items()}
             senders = tuple(sorted(c for c, g in groups.items() if g))
             self._matched[key] = (groups, senders, Exports(groups, senders))
@@ -515,37 +520,24 @@ class ServiceRouting:
             return _union(self._serving_clusters(observer, fields) for _, fields in
                           self._frontends(service, observer, gone))
         flags, families, found = self.flags[observer], service.families, []
+        skip = frozenset((observer,))
         # What of the local backends the port rule and decide() read
         signature = tuple([(b.protocol, b.family, b.port_name, b.active) for b in self.local[observer]])
         for port in service.ports:
-            remote_key = (port.name, port.port, port.protocol, families)
-            theirs, senders, _ = (self._matched.get(remote_key) or self._remote(port, families)) if flags.is_global \
-                else _NO_REMOTE
+            theirs, senders, _ = self._remote(port, families) if flags.is_global else _NO_REMOTE
             sends = bool(theirs.get(observer))
-            key = (remote_key, id(flags), signature, sends)
+            key = (port.name, port.port, port.protocol, families, id(flags), signature, sends)
             decided = self._served.get(key)
             if decided is None:
                 ours, _, _, _, use_local, use_remote, active_only, _, _ = self._frontend(
-                    port, families, observer, self.local[observer], frozenset((observer,)), gone)
+                    port, families, observer, self.local[observer], skip, gone)
                 decided = self._served[key] = (use_local and _any_selected(ours, active_only), use_remote)
-            local_selected, use_remote = decided
-            if not use_remote:
-                found.append([observer] if local_selected else [])
-                continue
-            clusters = list(senders)  # sorted; the observer is in it when it exports to this frontend
-            if sends and not local_selected:
-                del clusters[bisect.bisect_left(clusters, observer)]
-            elif local_selected and not sends:
-                bisect.insort(clusters, observer)
-            found.append(clusters)
+            found.append(_serving_list(observer, senders, skip, *decided))
         return found[0] if len(found) == 1 else _union(found)
 
     def _serving_clusters(self, observer: str, fields: _RouteFields) -> list[str]:
         ours, _, senders, skip, use_local, use_remote, active_only, _, _ = fields
-        clusters = _remote_clusters(senders, skip) if use_remote else []
-        if use_local and _any_selected(ours, active_only):
-            bisect.insort(clusters, observer)  # the remote ones are sorted and never the observer
-        return clusters
+        return _serving_list(observer, senders, skip, use_local and _any_selected(ours, active_only), use_remote)
 
     def sole_server(self, observer: str, gone: frozenset[str] = frozenset()) -> str | None:
         """The observer's only serving cluster, None unless it has exactly one. Counts first, so a mesh

@@ -83,7 +83,12 @@ def routing_key(mesh: Mesh, service: Service, down: Iterable[Down] = ()) -> tupl
     own = tuple((c, tuple(map(service.annotations_in(c).get, OWNED))) for c in service.cluster_annotations)
     return (ports, tuple(service.spec.get("ipFamilies") or ()), service.headless, tuple(flags_of),
             tuple(map(service.annotations.get, OWNED)), own, tuple(service.backends),
-            namespace_is_global(mesh, service.namespace), frozenset(d.cluster for d in down if d.hits(d.cluster, service)))
+            namespace_is_global(mesh, service.namespace), _gone(service, down))
+
+
+def _gone(service: Service, down: Iterable[Down]) -> frozenset[str]:
+    """The clusters without ready pods for `service` in the failure scenarios `down`."""
+    return frozenset(d.cluster for d in down if d.hits(d.cluster, service))
 
 
 class SpecRouting:
@@ -96,7 +101,7 @@ class SpecRouting:
         # `copies`: other Services to route, such as MCS-API's derived ones (spec/mcs.py)
         self.routing = ServiceRouting(namespace_rule(mesh, service, spec_copies(service)) if copies is None
                                       else copies, version)
-        self.gone = frozenset(d.cluster for d in down if d.hits(d.cluster, service))
+        self.gone = _gone(service, down)
 
     def serving(self, clients: Sequence[str] | None = None, also_gone: str | None = None) -> dict[str, list[str] | None]:
         """Client cluster -> the clusters serving it (None where the Service does not exist)."""
