@@ -21,19 +21,43 @@ DESCRIPTION = ("Cilium Cluster Mesh global services as code: validate a mesh spe
 def build_parser(selected: str | None = None, alone: bool = False) -> argparse.ArgumentParser:
     """The parser, with the full arguments of the `selected` command (every command when None); `alone`
     leaves the other commands out, for a command line that cannot ask for the list of them."""
-    parser = argparse.ArgumentParser(prog="meshspec", description=DESCRIPTION)
+    parser = argparse.ArgumentParser(prog="meshspec", description=DESCRIPTION, formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=version_text(),
                         help="print meshspec's version and the Cilium versions it models, and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, summary in COMMANDS.items():
         if alone and name != selected:
             continue
-        command = commands.add_parser(name, help=summary)
+        command = commands.add_parser(name, help=summary, formatter_class=HelpFormatter)
         if selected is None or name == selected:
             module = load(name)
             module.configure(command)
             command.set_defaults(run=module.run)
     return parser
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's own layout, told the terminal's width. Without one it imports shutil to ask, and shutil
+    imports bz2 and lzma: about 5 ms of every start-up, as argparse builds a formatter per add_argument."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position,
+                         terminal_columns() - 2 if width is None else width)
+
+
+def terminal_columns() -> int:
+    """shutil.get_terminal_size().columns: $COLUMNS if a positive number, else stdout's terminal, else 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
 
 
 def version_text() -> str:

@@ -170,3 +170,25 @@ def test_stacks_list_names_the_deploying_stacks_and_writes_nothing(tmp_path):
         (project / "stacks" / f"Pulumi.{name}.yaml").unlink()
     none = meshspec("stacks", "specs/mesh.yaml", "--list", "--format", "json", cwd=str(project))
     assert none.stdout == "[]\n" and "no stack deploys specs/mesh.yaml" in none.stderr
+
+
+@pytest.mark.parametrize("columns", ["60", "0", "wide", "-5", "200"])
+def test_help_wraps_as_argparse_would_by_itself(columns, monkeypatch):
+    # cli/main.py tells argparse the terminal's width, to keep shutil off the start-up path: the help
+    # must read exactly as with argparse's own formatter, which asks shutil.
+    import argparse
+    import importlib
+
+    cli = importlib.import_module("meshspec.cli.main")  # the module: meshspec.cli.main is also the function
+
+    monkeypatch.setenv("COLUMNS", columns)
+    monkeypatch.setattr(sys, "__stdout__", None)  # no terminal: both fall back to 80 columns
+    ours = cli.build_parser("validate")
+    monkeypatch.setattr(cli, "HelpFormatter", argparse.HelpFormatter)
+    theirs = cli.build_parser("validate")
+    assert ours.format_help() == theirs.format_help()
+    validate = [a for a in ours._actions if isinstance(a, argparse._SubParsersAction)][0].choices["validate"]
+    assert validate.format_help() == [a for a in theirs._actions if isinstance(a, argparse._SubParsersAction)
+                                      ][0].choices["validate"].format_help()
+    width = int(columns) if columns.isdigit() and int(columns) > 0 else 80
+    assert max(len(line) for line in validate.format_help().splitlines()) > min(width, 100) - 25
