@@ -5,7 +5,7 @@ Every command defines some 30 classes before it reads its input (README, "Start-
 (`__init__`, `__repr__`, `__eq__`, `__hash__`, `__setattr__`, `__delattr__`, four more with order=True), and
 importing `dataclasses` costs 11 ms more, most of it `inspect` (with `ast`, `dis` and `tokenize`).
 
-`@record` compiles only `__init__` (it needs the fields' signature, and is what construction costs: its body
+`@record` compiles only `__init__`, and only when the first instance is made (it needs the fields' signature, and is what construction costs: its body
 is the one dataclasses writes, except that a frozen record's fields go straight into the instance's `__dict__`,
 where dataclasses' `object.__setattr__` puts them too, at under half the cost). The other methods are closures over one `operator.attrgetter`
 of the fields, with dataclasses' semantics: equal and ordered only against the same class (else
@@ -13,7 +13,7 @@ NotImplemented), the hash of the same tuple (so the same hash values), the same 
 assignment, and field(compare=False / hash=False / repr=False) honoured. That is a third of the cost to define,
 but a comparison costs some 0.2 us more per call, so the engine's per-backend types, which simulate compares and
 hashes by the million, say `@record(compiled=True)`: every method compiled as dataclasses writes it, in one
-go (about 0.7 ms to define).
+go (about 0.7 ms, paid on first use).
 
 A record is still a dataclass for whoever asks: `dataclasses.fields`, `replace`, `asdict` and `is_dataclass`
 work on it, because `__dataclass_fields__` is built (and `dataclasses` imported) on first access. meshspec's own
@@ -107,7 +107,8 @@ def _build(cls, frozen: bool, order: bool, compiled: bool):
     cls.__record_fields__ = cls.__match_args__ = names
     cls.__record_specs__ = tuple(fields)
     cls.__dataclass_fields__ = _DataclassFields()
-    methods = _compiled(cls, fields, frozen, order, compared, hashed, compiled)
+    methods = _deferred(cls, _compiled_names(frozen, order, compiled),
+                        lambda: _compiled(cls, fields, frozen, order, compared, hashed, compiled))
     if not compiled:
         key = _getter(compared)
         shown = [name for name, f in fields if f.repr]
@@ -117,12 +118,42 @@ def _build(cls, frozen: bool, order: bool, compiled: bool):
         if frozen:
             methods.update(__hash__=_hash(_getter(hashed)), __setattr__=_frozen_setattr(cls, names),
                            __delattr__=_frozen_delattr(cls, names))
-    for name, function in methods.items():
-        function.__name__, function.__qualname__ = name, f"{cls.__qualname__}.{name}"
-        setattr(cls, name, function)
+    _install(cls, methods)
     if not frozen:
         cls.__hash__ = None  # as @dataclass(eq=True): a mutable record is unhashable
     return cls
+
+
+def _install(cls, methods: dict) -> None:
+    for name, function in methods.items():
+        function.__name__, function.__qualname__ = name, f"{cls.__qualname__}.{name}"
+        setattr(cls, name, function)
+
+
+def _deferred(cls, names: list[str], compile_methods) -> dict:
+    """Stand-ins for the compiled methods: the first call of any compiles them all and puts them on the
+    class in their place. A command uses about half the records its modules define, and compiling is most
+    of what defining one costs (some 2 ms of every start-up)."""
+    def install() -> None:
+        if vars(cls)["__init__"] is stand_ins["__init__"]:
+            _install(cls, compile_methods())
+
+    def stand_in(name: str):
+        def method(self, *args, **kwargs):
+            install()
+            return getattr(cls, name)(self, *args, **kwargs)
+        return method
+
+    stand_ins = {name: stand_in(name) for name in names}
+    return dict(stand_ins)
+
+
+def _compiled_names(frozen: bool, order: bool, everything: bool) -> list[str]:
+    """The methods _compiled writes, in its order."""
+    if not everything:
+        return ["__init__"]
+    return ["__init__", "__repr__", "__eq__", *(name for name, _, _ in _ORDER if order),
+            *(("__hash__", "__setattr__", "__delattr__") if frozen else ())]
 
 
 def _has_default(f: _Field) -> bool:
@@ -168,6 +199,7 @@ def _compiled(cls, fields, frozen: bool, order: bool, compared: list[str], hashe
                        " super(cls, self).__delattr__(name)"]
     # As dataclasses does: the names the methods use are a closure's (LOAD_DEREF), not globals.
     made = [line.split("(")[0][4:] for line in source if line.startswith("def ")]
+    assert made == _compiled_names(frozen, order, everything)
     text = "\n".join([f"def __create_fn__({', '.join(namespace)}):", *("  " + line for line in source),
                       f"  return {', '.join(made)},"])
     scope: dict = {}

@@ -107,3 +107,31 @@ def test_defining_and_using_a_record_does_not_import_dataclasses():
             "print('dataclasses' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("options", [{}, {"compiled": True}, {"compiled": True, "order": True},
+                                     {"compiled": True, "frozen": False}])
+def test_methods_are_compiled_on_first_use_whichever_comes_first(options):
+    # An instance made without __init__ (as pickle and copy make them) must still compare, hash and show.
+    point = _define(record(**options), records.field)
+    stand_in = vars(point)["__init__"]
+    bare = object.__new__(point)
+    vars(bare).update(x=1, name="a", weight=None, tags=(), extra={}, seen=0)
+    assert repr(bare).endswith(".Point(x=1, name='a', weight=None, tags=(), extra={})")
+    # A compiled repr is a stand-in until then, and its first call compiles every method, __init__ too.
+    assert (vars(point)["__init__"] is stand_in) == (not options.get("compiled"))
+    made = point(1, "a")
+    assert vars(point)["__init__"] is not stand_in and made == bare and not (made != bare)
+    if options.get("frozen", True):
+        assert hash(made) == hash(bare)
+        with pytest.raises(FrozenInstanceError):
+            made.x = 2
+    if options.get("order"):
+        assert not made < bare and made <= bare
+
+
+def test_a_record_never_made_is_never_compiled():
+    point = _define(record(compiled=True), records.field)
+    assert vars(point)["__init__"].__code__.co_varnames[:3] == ("self", "args", "kwargs")
+    point(1, "a")
+    assert vars(point)["__init__"].__code__.co_varnames[:3] == ("self", "x", "name")
