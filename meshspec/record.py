@@ -5,15 +5,15 @@ Every command defines some 30 classes before it reads its input (README, "Start-
 (`__init__`, `__repr__`, `__eq__`, `__hash__`, `__setattr__`, `__delattr__`, four more with order=True), and
 importing `dataclasses` costs 11 ms more, most of it `inspect` (with `ast`, `dis` and `tokenize`).
 
-`@record` compiles only `__init__`, and only when the first instance is made (it needs the fields' signature, and is what construction costs: its body
-is the one dataclasses writes, except that a frozen record's fields go straight into the instance's `__dict__`,
-where dataclasses' `object.__setattr__` puts them too, at under half the cost). The other methods are closures over one `operator.attrgetter`
-of the fields, with dataclasses' semantics: equal and ordered only against the same class (else
-NotImplemented), the hash of the same tuple (so the same hash values), the same repr, FrozenInstanceError on
-assignment, and field(compare=False / hash=False / repr=False) honoured. That is a third of the cost to define,
-but a comparison costs some 0.2 us more per call, so the engine's per-backend types, which simulate compares and
-hashes by the million, say `@record(compiled=True)`: every method compiled as dataclasses writes it, in one
-go (about 0.7 ms, paid on first use).
+`@record` compiles only `__init__`, on first use (it needs the fields' signature, and is what construction
+costs: its body is the one dataclasses writes, except that a frozen record's fields go straight into the
+instance's `__dict__`, where dataclasses' `object.__setattr__` puts them too, at under half the cost). The
+other methods are closures over one `operator.attrgetter` of the fields, with dataclasses' semantics: equal
+and ordered only against the same class (else NotImplemented), the hash of the same tuple (so the same hash
+values), the same repr, FrozenInstanceError on assignment, and field(compare=False / hash=False / repr=False)
+honoured. That is a third of the cost to define, but a comparison costs some 0.2 us more per call, so the
+engine's per-backend types, which simulate compares and hashes by the million, say `@record(compiled=True)`:
+every method compiled as dataclasses writes it, in one go (about 0.7 ms, paid on first use).
 
 A record is still a dataclass for whoever asks: `dataclasses.fields`, `replace`, `asdict` and `is_dataclass`
 work on it, because `__dataclass_fields__` is built (and `dataclasses` imported) on first access. meshspec's own
@@ -107,8 +107,7 @@ def _build(cls, frozen: bool, order: bool, compiled: bool):
     cls.__record_fields__ = cls.__match_args__ = names
     cls.__record_specs__ = tuple(fields)
     cls.__dataclass_fields__ = _DataclassFields()
-    methods = _deferred(cls, _compiled_names(frozen, order, compiled),
-                        lambda: _compiled(cls, fields, frozen, order, compared, hashed, compiled))
+    methods = _compiled(cls, fields, frozen, order, compared, hashed, compiled)
     if not compiled:
         key = _getter(compared)
         shown = [name for name, f in fields if f.repr]
@@ -135,7 +134,7 @@ def _deferred(cls, names: list[str], compile_methods) -> dict:
     class in their place. A command uses about half the records its modules define, and compiling is most
     of what defining one costs (some 2 ms of every start-up)."""
     def install() -> None:
-        if vars(cls)["__init__"] is stand_ins["__init__"]:
+        if vars(cls)["__init__"] is first:
             _install(cls, compile_methods())
 
     def stand_in(name: str):
@@ -145,15 +144,8 @@ def _deferred(cls, names: list[str], compile_methods) -> dict:
         return method
 
     stand_ins = {name: stand_in(name) for name in names}
-    return dict(stand_ins)
-
-
-def _compiled_names(frozen: bool, order: bool, everything: bool) -> list[str]:
-    """The methods _compiled writes, in its order."""
-    if not everything:
-        return ["__init__"]
-    return ["__init__", "__repr__", "__eq__", *(name for name, _, _ in _ORDER if order),
-            *(("__hash__", "__setattr__", "__delattr__") if frozen else ())]
+    first = stand_ins["__init__"]
+    return stand_ins
 
 
 def _has_default(f: _Field) -> bool:
@@ -161,7 +153,8 @@ def _has_default(f: _Field) -> bool:
 
 
 def _compiled(cls, fields, frozen: bool, order: bool, compared: list[str], hashed: list[str], everything: bool):
-    """`__init__`, and with `everything` every other method, compiled as dataclasses writes them."""
+    """`__init__`, and with `everything` every other method, as dataclasses writes them: the source now, its
+    compilation on first use (_deferred)."""
     namespace = {"MISSING": MISSING, "cls": cls,
                  "FrozenInstanceError": FrozenInstanceError}
     params, sets = [], []
@@ -199,12 +192,15 @@ def _compiled(cls, fields, frozen: bool, order: bool, compared: list[str], hashe
                        " super(cls, self).__delattr__(name)"]
     # As dataclasses does: the names the methods use are a closure's (LOAD_DEREF), not globals.
     made = [line.split("(")[0][4:] for line in source if line.startswith("def ")]
-    assert made == _compiled_names(frozen, order, everything)
     text = "\n".join([f"def __create_fn__({', '.join(namespace)}):", *("  " + line for line in source),
                       f"  return {', '.join(made)},"])
-    scope: dict = {}
-    exec(text, {"__name__": __name__}, scope)  # noqa: S102 - our own text, as dataclasses does
-    return dict(zip(made, scope["__create_fn__"](**namespace)))
+
+    def compile_methods() -> dict:
+        scope: dict = {}
+        exec(text, {"__name__": __name__}, scope)  # noqa: S102 - our own text, as dataclasses does
+        return dict(zip(made, scope["__create_fn__"](**namespace)))
+
+    return _deferred(cls, made, compile_methods)
 
 
 def _tuple(who: str, names: list[str]) -> str:

@@ -108,9 +108,9 @@ def _newly_loaded_by(argv):
 # non-global namespaces (cilium/mcs.py), Cilium Helm values in the spec (cilium/helm.py). And `dataclasses`,
 # 11 ms with the `inspect` it imports: every class on the path is a record (meshspec/record.py). And shutil,
 # with the bz2 and lzma it imports (5 ms), which argparse asks for the terminal's width (cli/main.py).
-NOT_ON_VALIDATES_PATH = ("shutil", "bz2", "lzma", "pathlib", "urllib.parse", "hashlib", "_hashlib", "ntpath", "importlib.metadata",
-                         "cerberus", "jsonschema", "kubernetes", "pulumi", "shlex", "subprocess", "threading",
-                         "difflib", "meshspec.cilium.mcs", "meshspec.cilium.helm", "dataclasses", "inspect")
+NOT_ON_VALIDATES_PATH = ("shutil", "bz2", "lzma", "pathlib", "urllib.parse", "hashlib", "_hashlib", "ntpath",
+                         "importlib.metadata", "cerberus", "jsonschema", "kubernetes", "pulumi", "shlex", "subprocess",
+                         "threading", "difflib", "meshspec.cilium.mcs", "meshspec.cilium.helm", "dataclasses", "inspect")
 
 
 def test_validate_and_simulate_import_nothing_they_do_not_need():

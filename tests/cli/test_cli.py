@@ -187,8 +187,13 @@ def test_help_wraps_as_argparse_would_by_itself(columns, monkeypatch):
     monkeypatch.setattr(cli, "HelpFormatter", argparse.HelpFormatter)
     theirs = cli.build_parser("validate")
     assert ours.format_help() == theirs.format_help()
-    validate = [a for a in ours._actions if isinstance(a, argparse._SubParsersAction)][0].choices["validate"]
-    assert validate.format_help() == [a for a in theirs._actions if isinstance(a, argparse._SubParsersAction)
-                                      ][0].choices["validate"].format_help()
+    validate = _subcommand(ours, "validate")
+    assert validate.format_help() == _subcommand(theirs, "validate").format_help()
     width = int(columns) if columns.isdigit() and int(columns) > 0 else 80
     assert max(len(line) for line in validate.format_help().splitlines()) > min(width, 100) - 25
+
+
+def _subcommand(parser, name):
+    import argparse
+
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[name]
