@@ -6,10 +6,11 @@ import functools
 import json
 from itertools import accumulate
 from json.encoder import encode_basestring_ascii as _string  # what json.dumps writes for a str
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from ..cilium.annotations import PASSED_THROUGH, not_modelled
 from ..cilium.routing import ObserverView
+from ..record import record
 
 if TYPE_CHECKING:  # simulate does not need the explain engine loaded
     from ..analysis.explain import Explanation
@@ -169,18 +170,45 @@ def simulate_json_chunks(version: str, routes: Iterable[tuple[str, str, Mapping[
     """simulate's JSON in pieces, one per Service, whose concatenation is exactly the one json.dumps of the
     whole document (compact separators): `routes` may be lazy, so neither every Service's routing nor the
     whole output (336 MB at 100 clusters) is ever held at once."""
-    yield '{"cilium_version":' + _compact(version)[:-1] + ',"services":['
-    for i, (ns, name, views) in enumerate(routes):
-        piece = _service_json(ns, name, views)
-        if piece is None:
-            # Compact: json's C encoder is 6x faster than its indenting one. The entry is built in the call, so
-            # _compact holds its only reference and frees it once encoded.
-            piece = _compact({"namespace": ns, "name": name,
-                              "observers": {c: observer_json(v) for c, v in views.items()}})[:-1]
-        if i:
-            yield ","  # on its own: a Service's piece is 100s of KBs at scale, not worth copying for a comma
-        yield piece
-    yield "]}\n"
+    return SIMULATE_JSON.chunks(version, routes)
+
+
+def _simulate_json_head(version: str) -> str:
+    return '{"cilium_version":' + _compact(version)[:-1] + ',"services":['
+
+
+def simulate_json_service(ns: str, name: str, views: Mapping[str, ObserverView]) -> str:
+    """One Service's entry in simulate's JSON, as json.dumps (compact) writes it."""
+    piece = _service_json(ns, name, views)
+    if piece is None:
+        # Compact: json's C encoder is 6x faster than its indenting one. The entry is built in the call, so
+        # _compact holds its only reference and frees it once encoded.
+        piece = _compact({"namespace": ns, "name": name,
+                          "observers": {c: observer_json(v) for c, v in views.items()}})[:-1]
+    return piece
+
+
+@record
+class Layout:
+    """A document made of one piece per Service: head(version), the pieces with `separator` between them,
+    then `tail`. A caller may render runs of Services apart (in other processes) and join them this way."""
+
+    head: Callable[[str], str]
+    service: Callable[[str, str, Mapping[str, ObserverView]], str]
+    separator: str
+    tail: str
+
+    def chunks(self, version: str, routes: Iterable[tuple[str, str, Mapping[str, ObserverView]]]) -> Iterator[str]:
+        yield self.head(version)
+        yield from self.body(routes)
+        yield self.tail
+
+    def body(self, routes: Iterable[tuple[str, str, Mapping[str, ObserverView]]]) -> Iterator[str]:
+        """The pieces of `routes` with the separator between them, as they are routed."""
+        for i, route in enumerate(routes):
+            if i and self.separator:
+                yield self.separator  # on its own: a piece is 100s of KBs at scale, not worth copying for a comma
+            yield self.service(*route)
 
 
 _BOOLS = {True: "true", False: "false"}
@@ -252,29 +280,35 @@ def simulate_text(version: str, routes: Iterable[tuple[str, str, Mapping[str, Ob
 
 def simulate_text_chunks(version: str, routes: Iterable[tuple[str, str, Mapping[str, ObserverView]]]) -> Iterator[str]:
     """simulate's text, a block per Service, as it is routed (see simulate_json_chunks)."""
-    yield f"Cilium {version}"
-    for ns, name, views in routes:
-        lines = [f"{ns}/{name}"]
-        width = max(len(c) for c in views)
-        for cluster, view in views.items():
-            label = "  " + cluster.ljust(width)
-            if not view.exists:
-                lines.append(f"{label}  no Service here: clients cannot reach it")
-                continue
-            flags = view.flags
-            traits = "global" if flags.is_global else "local only"
-            if flags.is_global:
-                traits += ("" if flags.shared else ", not shared") + \
-                    (f", affinity {flags.affinity}" if flags.affinity != "none" else "")
-            lines.append(f"{label}  {traits}")
-            if not view.frontends:
-                lines.append(" " * (width + 4) + "no frontends (headless): no load-balancing in the datapath")
-            for key, route in view.frontends.items():
-                shown = ", ".join(f"{b.endpoint} ({b.cluster})" for b in route.backends) or NONE
-                lines.append(" " * (width + 4) + f"{key} -> {shown}")
-                lines += [" " * (width + 6) + f"left out: {lo.endpoint} ({lo.cluster}): {lo.reason}"
-                          for lo in view.left_out.get(key, ())]
-            for note in view.notes:
-                lines.append(" " * (width + 4) + f"note: {note}")
-        yield "\n\n" + "\n".join(lines)
-    yield "\n"
+    return SIMULATE_TEXT.chunks(version, routes)
+
+
+def simulate_text_service(ns: str, name: str, views: Mapping[str, ObserverView]) -> str:
+    """One Service's block of simulate's text, with the blank line before it."""
+    lines = [f"{ns}/{name}"]
+    width = max(len(c) for c in views)
+    for cluster, view in views.items():
+        label = "  " + cluster.ljust(width)
+        if not view.exists:
+            lines.append(f"{label}  no Service here: clients cannot reach it")
+            continue
+        flags = view.flags
+        traits = "global" if flags.is_global else "local only"
+        if flags.is_global:
+            traits += ("" if flags.shared else ", not shared") + \
+                (f", affinity {flags.affinity}" if flags.affinity != "none" else "")
+        lines.append(f"{label}  {traits}")
+        if not view.frontends:
+            lines.append(" " * (width + 4) + "no frontends (headless): no load-balancing in the datapath")
+        for key, route in view.frontends.items():
+            shown = ", ".join(f"{b.endpoint} ({b.cluster})" for b in route.backends) or NONE
+            lines.append(" " * (width + 4) + f"{key} -> {shown}")
+            lines += [" " * (width + 6) + f"left out: {lo.endpoint} ({lo.cluster}): {lo.reason}"
+                      for lo in view.left_out.get(key, ())]
+        for note in view.notes:
+            lines.append(" " * (width + 4) + f"note: {note}")
+    return "\n\n" + "\n".join(lines)
+
+
+SIMULATE_JSON = Layout(_simulate_json_head, simulate_json_service, ",", "]}\n")
+SIMULATE_TEXT = Layout(lambda version: f"Cilium {version}", simulate_text_service, "", "\n")
