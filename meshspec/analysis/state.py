@@ -17,7 +17,7 @@ reads the same folders for their Service objects as written, and each cluster's 
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Callable, Sequence
 
 from ..cilium.routing import ClusterService, EndpointSlice
 from ..diagnostics import Diagnostic, Path, Report, diagnostic, format_path, unique_sorted
@@ -56,8 +56,17 @@ class State:
 
 # --- the folder -----------------------------------------------------------------------------------
 
-def load_state(state_dir: str) -> tuple[State, list[Diagnostic]]:
-    """Every cluster's Services with their EndpointSlices, and every problem found, sorted."""
+# What one cluster folder holds: its Services by (namespace, name), the problems found reading it, and its
+# Namespaces, ServiceExports, ServiceImports and cilium DaemonSet by (kind, namespace, name).
+ClusterRead = tuple[dict[tuple[str, str], ClusterService], list[Diagnostic],
+                    dict[tuple[str, str, str], MetaObject | CiliumAgent]]
+# Reads the named cluster folders of STATE_DIR, in order: read_clusters, or the same split over processes.
+ReadClusters = Callable[[str, Sequence[str]], list[ClusterRead]]
+
+
+def load_state(state_dir: str, read: ReadClusters | None = None) -> tuple[State, list[Diagnostic]]:
+    """Every cluster's Services with their EndpointSlices, and every problem found, sorted. `read` reads the
+    cluster folders (read_clusters when not given)."""
     entries, clusters = _cluster_folders(state_dir)
     diagnostics = [diagnostic("stray-file", "this file is not read: objects go in a cluster folder, "
                               f"{state_dir}/<cluster>/.", e)
@@ -65,9 +74,12 @@ def load_state(state_dir: str) -> tuple[State, list[Diagnostic]]:
     services: dict[tuple[str, str], dict[str, ClusterService]] = {}
     objects: dict[str, dict[str, dict[tuple[str, str], MetaObject]]] = {}
     images: dict[str, str] = {}
-    for cluster in clusters:
-        meta: dict[tuple[str, str, str], MetaObject | CiliumAgent] = {}
-        for key, svc in _load_cluster(os.path.join(state_dir, cluster), cluster, diagnostics, meta).items():
+    reads = (read or read_clusters)(state_dir, clusters)
+    if len(reads) != len(clusters):
+        raise ValueError(f"{len(reads)} cluster folders read for {len(clusters)}")
+    for cluster, (found, problems, meta) in zip(clusters, reads):
+        diagnostics += problems
+        for key, svc in found.items():
             copies = services.get(key)
             if copies is None:
                 services[key] = {cluster: svc}
@@ -79,6 +91,28 @@ def load_state(state_dir: str) -> tuple[State, list[Diagnostic]]:
             else:
                 objects.setdefault(kind, {}).setdefault(cluster, {})[namespace, name] = obj
     return State(clusters, dict(sorted(services.items())), objects, images), unique_sorted(diagnostics)
+
+
+def read_clusters(state_dir: str, clusters: Sequence[str]) -> list[ClusterRead]:
+    """Each named cluster folder of STATE_DIR read, in order. A folder's reading depends on nothing outside it,
+    so the clusters may be split into groups read side by side (adapters/processes.py) and concatenated."""
+    reads = []
+    for cluster in clusters:
+        problems: list[Diagnostic] = []
+        meta: dict[tuple[str, str, str], MetaObject | CiliumAgent] = {}
+        reads.append((_load_cluster(os.path.join(state_dir, cluster), cluster, problems, meta), problems, meta))
+    return reads
+
+
+def state_bytes(state_dir: str, cluster: str) -> int:
+    """The size of the files a cluster folder's reading reads: what it costs, for splitting the work."""
+    total = 0
+    for file in _files(os.path.join(state_dir, cluster), []):
+        try:
+            total += os.path.getsize(file)
+        except OSError:
+            pass
+    return total
 
 
 def _cluster_folders(state_dir: str) -> tuple[list[str], tuple[str, ...]]:
