@@ -107,8 +107,9 @@ def _newly_loaded_by(argv):
 # ms each, needed only by some specs and dumps: did-you-mean hints for a typo (difflib), MCS-API and
 # non-global namespaces (cilium/mcs.py), Cilium Helm values in the spec (cilium/helm.py). And `dataclasses`,
 # 11 ms with the `inspect` it imports: every class on the path is a record (meshspec/record.py). And shutil,
-# with the bz2 and lzma it imports (5 ms), which argparse asks for the terminal's width (cli/main.py).
-NOT_ON_VALIDATES_PATH = ("shutil", "bz2", "lzma", "pathlib", "urllib.parse", "hashlib", "_hashlib", "ntpath",
+# with the bz2 and lzma it imports (5 ms), which argparse asks for the terminal's width (cli/main.py). And
+# the forked children of a large simulate (adapters/processes.py, with pickle), not needed for a small state.
+NOT_ON_VALIDATES_PATH = ("meshspec.adapters.processes", "pickle", "shutil", "bz2", "lzma", "pathlib", "urllib.parse", "hashlib", "_hashlib", "ntpath",
                          "importlib.metadata", "cerberus", "jsonschema", "kubernetes", "pulumi", "shlex", "subprocess",
                          "threading", "difflib", "meshspec.cilium.mcs", "meshspec.cilium.helm", "dataclasses", "inspect")
 

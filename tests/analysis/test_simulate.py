@@ -1,11 +1,17 @@
 """`meshspec simulate` as a user runs it on dump folders: the JSON contract, versions, errors."""
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 import textwrap
 
 import pytest
 
+from meshspec.analysis.state import load_state
 from meshspec.cli import main
+from tests.support import ROOT
 
 STATE = "examples/state"
 
@@ -183,3 +189,79 @@ def test_left_out_lists_every_unreached_endpoint_with_its_reason(capsys):
             "reason": "affinity local: remote endpoints are used only while no local one is ready"} in left
     assert main(["simulate", "examples/state", "--format", "json"]) == 0
     assert "left_out" not in capsys.readouterr().out  # off by default: the output is unchanged
+
+
+# --- --jobs: the same output from any number of processes ---------------------------------------------
+
+def simulate_process(*args, stdout=subprocess.PIPE):
+    """The real command in a fresh interpreter (its children fork from it, not from the test process)."""
+    return subprocess.run([sys.executable, "-m", "meshspec", "simulate", *args], stdout=stdout,
+                          stderr=subprocess.PIPE, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def generated_state(tmp_path_factory):
+    """bench/'s generator at a small size: 7 clusters x 120 Services, every kind of Service it makes."""
+    out = tmp_path_factory.mktemp("generated")
+    for script, args in (("generate.py", ["--clusters", "7", "--services", "120", "-o", str(out / "mesh.yaml")]),
+                         ("generate_state.py", [str(out / "mesh.yaml"), "-o", str(out / "state"), "--split", "auto"])):
+        subprocess.run([sys.executable, str(ROOT / "bench" / script), *args], check=True, capture_output=True,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return str(out / "state")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="--jobs forks on Linux only")
+@pytest.mark.parametrize("options", [["--format", "json"], [], ["--left-out", "--format", "json"],
+                                     ["--observer", "cluster-003"], ["--cilium-version", "1.17", "--format", "json"]])
+def test_any_number_of_jobs_writes_the_same_bytes(generated_state, options):
+    one = simulate_process(generated_state, *options, "--jobs", "1")
+    assert one.returncode == 0 and len(one.stdout) > 10_000, one.stderr
+    for jobs in ("2", "3", "7", "9"):
+        many = simulate_process(generated_state, *options, "--jobs", jobs)
+        assert (many.returncode, many.stdout, many.stderr) == (0, one.stdout, one.stderr), jobs
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="--jobs forks on Linux only")
+def test_jobs_write_the_same_file_as_one_process(generated_state, tmp_path):
+    """Into a file, the children's text is sent to it by the kernel (sendfile), after what the parent wrote."""
+    for jobs in ("1", "3"):
+        with open(tmp_path / f"out-{jobs}.json", "wb") as out:
+            assert simulate_process(generated_state, "--format", "json", "--jobs", jobs, stdout=out).returncode == 0
+    written = (tmp_path / "out-3.json").read_bytes()
+    assert written == (tmp_path / "out-1.json").read_bytes()
+    assert len(json.loads(written)["services"]) == 120
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="--jobs forks on Linux only")
+def test_jobs_find_the_same_problems(generated_state, tmp_path):
+    state = tmp_path / "state"
+    shutil.copytree(generated_state, state)
+    broken = state / "cluster-005" / "extra.yaml"
+    broken.write_text("apiVersion: v1\nkind: Service\nmetadata: {name: x, namespace: y}\nspec: {ports: [{port: 0}]}\n")
+    (state / "cluster-002" / "bad.json").write_text('{"kind": "List", "items": [')
+    one, many = (simulate_process(str(state), "--jobs", jobs) for jobs in ("1", "2"))
+    assert one.returncode == many.returncode == 1
+    assert many.stderr == one.stderr and b"extra.yaml:4:23: error" in one.stderr and b"[yaml-syntax]" in one.stderr
+    assert many.stdout == one.stdout == b""
+
+
+def test_jobs_must_be_a_positive_number(capsys):
+    for bad in ("0", "-1", "two"):
+        with pytest.raises(SystemExit) as exit:
+            main(["simulate", STATE, "--jobs", bad])
+        assert exit.value.code == 2
+        assert "is not a number of processes (1 or more)" in capsys.readouterr().err
+
+
+def test_a_small_state_is_read_in_this_process_and_a_large_one_split(monkeypatch):
+    from meshspec.cli.commands import simulate as command
+
+    split = command._Split(None)
+    load_state(STATE, read=split.read_clusters)
+    assert split.parts == 1  # the example state is some KBs, under AUTO_JOBS_BYTES
+    monkeypatch.setattr(command, "AUTO_JOBS_BYTES", 0)
+    monkeypatch.setattr("meshspec.adapters.processes.usable_cpus", lambda: 16)
+    monkeypatch.setattr("meshspec.adapters.processes.can_fork", lambda: False)  # counted, not forked, here
+    split = command._Split(None)
+    state, _ = load_state(STATE, read=split.read_clusters)
+    assert split.parts == command.MAX_AUTO_JOBS and state == load_state(STATE)[0]
