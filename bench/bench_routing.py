@@ -310,6 +310,15 @@ def time_cli(args: list[str], repeat: int, single_above: float, timeout: float) 
     return {"times": times, "cpu": cpu, "rss": rss}
 
 
+def _default_jobs() -> int:
+    """How many processes `meshspec simulate` uses for a large state on this machine."""
+    sys.path.insert(0, REPO)
+    from meshspec.adapters.processes import can_fork, usable_cpus
+    from meshspec.cli.commands.simulate import MAX_AUTO_JOBS
+
+    return min(usable_cpus(), MAX_AUTO_JOBS) if can_fork() else 1
+
+
 def machine() -> str:
     return describe()
 
@@ -349,7 +358,8 @@ PHASES = [
     ("floor_loads", "codec floor: `json.loads` of every state file", False),
     ("floor_dumps", "codec floor: one dump of simulate's output data (meshspec's encoder)", False),
     ("cli_explain", "CLI `python -m meshspec explain SPEC --format json >/dev/null` (wall)", True),
-    ("cli_simulate", "CLI `python -m meshspec simulate DIR --format json >/dev/null` (wall)", True),
+    ("cli_simulate", "CLI `python -m meshspec simulate DIR --format json >/dev/null` (wall, default --jobs)", True),
+    ("cli_simulate_1", "CLI `python -m meshspec simulate DIR --format json --jobs 1 >/dev/null` (wall)", False),
 ]
 SIMULATE_RATIO, SIMULATE_RSS_MB, EXPLAIN_S, EXPLAIN_RSS_MB = 2.0, 1024, 3.0, 400  # issue 15's goals
 
@@ -437,12 +447,13 @@ def report(sizes: list[tuple[int, int]], results: dict, notes: list[str], info: 
         else "-")
     row("peak RSS, explain process", lambda r, c, s: f"{r['rss_explain']:.0f} MB" if r.get("rss_explain") else "-")
     row("peak RSS, simulate process", lambda r, c, s: f"{r['rss_simulate']:.0f} MB" if r.get("rss_simulate") else "-")
-    for key in ("cli_explain", "cli_simulate"):
-        row(f"CPU seconds (user + sys), CLI {key[4:]}, median",
+    cli_keys = {"cli_explain": "explain", "cli_simulate": "simulate", "cli_simulate_1": "simulate --jobs 1"}
+    for key, name in cli_keys.items():
+        row(f"CPU seconds (user + sys, its children's included), CLI {name}, median",
             lambda r, c, s, key=key: f"{_cpu(r.get(key)):.3f}" if _cpu(r.get(key)) is not None else "-")
-    for key in ("cli_explain", "cli_simulate"):
-        row(f"peak RSS, CLI {key[4:]} (max over runs)", lambda r, c, s, key=key: f"{max(r[key]['rss']):.0f} MB"
-            if (r.get(key) or {}).get("rss") else "-")
+    for key, name in cli_keys.items():
+        row(f"peak RSS, CLI {name} (its largest process, max over runs)", lambda r, c, s, key=key:
+            f"{max(r[key]['rss']):.0f} MB" if (r.get(key) or {}).get("rss") else "-")
 
     def floor(r: dict) -> float | None:
         parts = [_cell(r.get(k))[1] for k in ("floor_loads", "floor_dumps")]
@@ -462,15 +473,18 @@ def report(sizes: list[tuple[int, int]], results: dict, notes: list[str], info: 
     row("`load_state` / `json.loads` floor", ratio(("load_state",), lambda r: _cell(r.get("floor_loads"))[1]))
     row("`simulate_json` / dump floor", ratio(("simulate_json",), lambda r: _cell(r.get("floor_dumps"))[1]))
     row("in-process simulate (state + routing + JSON) / floor", ratio(("load_state", "routing", "simulate_json"), floor))
-    row("**CLI simulate / floor**", ratio(("cli_simulate",), floor))
+    row(f"**CLI simulate / floor** (default --jobs: {_default_jobs()} processes here)", ratio(("cli_simulate",), floor))
+    row("CLI simulate --jobs 1 / floor", ratio(("cli_simulate_1",), floor))
 
     def cpu_floor(r: dict) -> float | None:
         parts = [_cpu(r.get(k)) for k in ("floor_loads", "floor_dumps")]
         return None if None in parts else sum(parts)
 
     row("codec floor, CPU seconds", lambda r, c, s: f"{cpu_floor(r):.3f}" if cpu_floor(r) else "-")
-    row("**CLI simulate / floor, CPU time**", lambda r, c, s: f"{_cpu(r.get('cli_simulate')) / cpu_floor(r):.2f}x"
-        if _cpu(r.get("cli_simulate")) and cpu_floor(r) else "-")
+    for key, name in (("cli_simulate", "**CLI simulate / floor, CPU time**"),
+                      ("cli_simulate_1", "CLI simulate --jobs 1 / floor, CPU time")):
+        row(name, lambda r, c, s, key=key: f"{_cpu(r.get(key)) / cpu_floor(r):.2f}x"
+            if _cpu(r.get(key)) and cpu_floor(r) else "-")
     row("µs per pair, CLI simulate (wall / CPU)", lambda r, c, s: (
         f"{_cell(r.get('cli_simulate'))[1] / (c * s) * 1e6:.0f} / {_cpu(r.get('cli_simulate')) / (c * s) * 1e6:.0f}"
         if _cell(r.get("cli_simulate"))[1] and _cpu(r.get("cli_simulate")) else "-"))
@@ -623,6 +637,10 @@ def main(argv: list[str] | None = None) -> int:
                                              args.repeat, args.single_above, cli_timeout)
                 log(f"{c}x{s} cli_simulate: {_cell(r['cli_simulate'])[0]} s (CPU {_cpu(r['cli_simulate']) or 0:.3f}), "
                     f"{max(r['cli_simulate']['rss'] or [0]):.0f} MB")
+                r["cli_simulate_1"] = time_cli(["-m", "meshspec", "simulate", state_dir, "--format", "json",
+                                                "--jobs", "1"], args.repeat, args.single_above, cli_timeout)
+                log(f"{c}x{s} cli_simulate_1: {_cell(r['cli_simulate_1'])[0]} s "
+                    f"(CPU {_cpu(r['cli_simulate_1']) or 0:.3f}), {max(r['cli_simulate_1']['rss'] or [0]):.0f} MB")
             if not args.keep and not args.reuse_dir:
                 shutil.rmtree(state_dir, ignore_errors=True)
     finally:
