@@ -1,5 +1,5 @@
-"""The `meshspec` command. main() is its entry point."""
+"""The `meshspec` command. console() is its entry point; main() runs a command line and returns its exit code."""
 
-from .main import main
+from .main import console, main
 
-__all__ = ["main"]
+__all__ = ["console", "main"]

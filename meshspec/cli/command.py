@@ -15,6 +15,17 @@ class UsageError(Exception):
     """The command line is wrong (exit 2); the message says how."""
 
 
+# What a command leaves for the end of the process to free all at once (main.console): freeing simulate's
+# state of 100 clusters object by object took 0.2-0.3 s after its output was written.
+LEFT_FOR_EXIT: list[object] = []
+
+
+def leave_for_exit(*objects: object) -> None:
+    """Keep `objects` alive until the process exits (console) or main() runs again (a caller in-process). A
+    command that calls this starts no thread and registers no atexit handler: the exit skips both."""
+    LEFT_FOR_EXIT.extend(objects)
+
+
 def require_file(spec: str) -> None:
     if not os.path.exists(spec):
         raise UsageError(f"{spec}: no such file")

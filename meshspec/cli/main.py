@@ -8,9 +8,9 @@ import argparse
 import gc
 import os
 import sys
-from typing import Sequence
+from typing import NoReturn, Sequence
 
-from .command import UsageError
+from .command import LEFT_FOR_EXIT, UsageError
 from .commands import COMMANDS, load
 from .status import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 
@@ -75,7 +75,23 @@ def _command_in(argv: Sequence[str]) -> str | None:
     return next((word for word in argv if not word.startswith("-")), None)
 
 
+def console() -> NoReturn:
+    """The `meshspec` command: main(), then exit; without the interpreter's teardown when the command left
+    data for exit, once stdout and stderr are flushed (if they cannot be, the usual exit reports it)."""
+    code = main()
+    if LEFT_FOR_EXIT:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+        else:
+            os._exit(code)
+    sys.exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    LEFT_FOR_EXIT.clear()
     argv = sys.argv[1:] if argv is None else list(argv)
     selected = _command_in(argv)
     # A line that starts with a known command parses the same without the others' subparsers (each costs

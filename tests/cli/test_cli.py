@@ -197,3 +197,13 @@ def _subcommand(parser, name):
     import argparse
 
     return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[name]
+
+
+def test_the_command_writes_everything_before_it_exits_without_teardown(capsys):
+    """simulate leaves its state for the process exit to free (cli/command.py leave_for_exit): the command
+    still writes every byte and returns the code main() returns."""
+    assert main(["simulate", "examples/state", "--format", "json"]) == 0
+    expected = capsys.readouterr().out
+    done = meshspec("simulate", "examples/state", "--format", "json")
+    assert (done.returncode, done.stdout) == (0, expected)
+    assert meshspec("simulate", "examples/state", "--observer", "nowhere").returncode == 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..command import UsageError
+from ..command import UsageError, leave_for_exit
 from ..status import EXIT_INVALID, EXIT_OK
 
 # Below this much state, forking costs more than it saves (10 clusters x 1,000 Services are 40 MB).
@@ -72,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     layout = SIMULATE_JSON if args.format == "json" else SIMULATE_TEXT
     split.write(layout, str(version), services,
                 lambda group: routed(group, observers, version, args.left_out, versions))
+    leave_for_exit(state, services)
     return EXIT_OK
 
 
