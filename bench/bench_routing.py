@@ -313,9 +313,11 @@ def time_cli(args: list[str], repeat: int, single_above: float, timeout: float) 
 def _default_jobs() -> int:
     """How many processes `meshspec simulate` uses for a large state on this machine."""
     sys.path.insert(0, REPO)
-    from meshspec.adapters.processes import can_fork, usable_cpus
-    from meshspec.cli.commands.simulate import MAX_AUTO_JOBS
-
+    try:
+        from meshspec.adapters.processes import can_fork, usable_cpus
+        from meshspec.cli.commands.simulate import MAX_AUTO_JOBS
+    except ImportError:  # a meshspec from before --jobs (a before/after comparison)
+        return 1
     return min(usable_cpus(), MAX_AUTO_JOBS) if can_fork() else 1
 
 
@@ -637,10 +639,11 @@ def main(argv: list[str] | None = None) -> int:
                                              args.repeat, args.single_above, cli_timeout)
                 log(f"{c}x{s} cli_simulate: {_cell(r['cli_simulate'])[0]} s (CPU {_cpu(r['cli_simulate']) or 0:.3f}), "
                     f"{max(r['cli_simulate']['rss'] or [0]):.0f} MB")
-                r["cli_simulate_1"] = time_cli(["-m", "meshspec", "simulate", state_dir, "--format", "json",
-                                                "--jobs", "1"], args.repeat, args.single_above, cli_timeout)
-                log(f"{c}x{s} cli_simulate_1: {_cell(r['cli_simulate_1'])[0]} s "
-                    f"(CPU {_cpu(r['cli_simulate_1']) or 0:.3f}), {max(r['cli_simulate_1']['rss'] or [0]):.0f} MB")
+                if os.path.exists(os.path.join(REPO, "meshspec", "adapters", "processes.py")):  # it has --jobs
+                    r["cli_simulate_1"] = time_cli(["-m", "meshspec", "simulate", state_dir, "--format", "json",
+                                                    "--jobs", "1"], args.repeat, args.single_above, cli_timeout)
+                    log(f"{c}x{s} cli_simulate_1: {_cell(r['cli_simulate_1'])[0]} s (CPU "
+                        f"{_cpu(r['cli_simulate_1']) or 0:.3f}), {max(r['cli_simulate_1']['rss'] or [0]):.0f} MB")
             if not args.keep and not args.reuse_dir:
                 shutil.rmtree(state_dir, ignore_errors=True)
     finally:
