@@ -111,6 +111,9 @@ def test_mutated_state_folders(tmp_path_factory, edits, as_json, mutations):
     for argv in (["simulate", str(folder)], ["simulate", str(folder), "--format", "json"]):
         code, _, _ = run(*argv)
         assert code in OK_EXITS, argv
+    # Split between processes (a fork of this one when it has no other thread), the same bytes and exit code.
+    one, two = (run("simulate", str(folder), "--format", "json", "--jobs", jobs) for jobs in ("1", "2"))
+    assert two == one
     assert_import_validates(folder, folder / "mesh.yaml")
     shutil.rmtree(folder)
 
