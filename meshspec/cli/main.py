@@ -12,7 +12,7 @@ from typing import NoReturn, Sequence
 
 from .command import LEFT_FOR_EXIT, UsageError
 from .commands import COMMANDS, load
-from .status import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from .status import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_IO, EXIT_OK, EXIT_USAGE
 
 DESCRIPTION = ("Cilium Cluster Mesh global services as code: validate a mesh spec, render identical Services and "
                "Cilium values for every cluster, see what traffic will do, review changes and verify live clusters.")
@@ -77,17 +77,27 @@ def _command_in(argv: Sequence[str]) -> str | None:
 
 def console() -> NoReturn:
     """The `meshspec` command: main(), then exit; without the interpreter's teardown when the command left
-    data for exit, once stdout and stderr are flushed (if they cannot be, the usual exit reports it)."""
+    data for exit (cli/command.py), or when the output cannot be flushed (nothing more can be written)."""
     code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # the reader left, as main() takes it
+        os._exit(code)
+    except OSError as exc:
+        os._exit(_io_error(_command_in(sys.argv[1:]) or "", exc))
     if LEFT_FOR_EXIT:
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        except (OSError, ValueError):
-            pass
-        else:
-            os._exit(code)
+        os._exit(code)
     sys.exit(code)
+
+
+def _io_error(command: str, exc: OSError) -> int:
+    try:
+        print(f"meshspec {command}: error: {exc.filename or 'the output'}: {exc.strerror or exc}", file=sys.stderr,
+              flush=True)
+    except OSError:
+        pass
+    return EXIT_IO
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -112,6 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as exc:  # the system refused a write (a full disk, a folder not writable): not a bug
+        return _io_error(args.command, exc)
     except Exception as exc:  # a bug in meshspec: say so plainly, keep the traceback for those who ask
         if os.environ.get("MESHSPEC_DEBUG"):
             raise

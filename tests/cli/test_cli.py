@@ -1,5 +1,7 @@
 """The command as a user runs it: output, exit codes, and no traceback whatever the input."""
 
+import errno
+import io
 import json
 import os
 import subprocess
@@ -207,3 +209,25 @@ def test_the_command_writes_everything_before_it_exits_without_teardown(capsys):
     done = meshspec("simulate", "examples/state", "--format", "json")
     assert (done.returncode, done.stdout) == (0, expected)
     assert meshspec("simulate", "examples/state", "--observer", "nowhere").returncode == 2
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [("validate", "examples/mesh.yaml", "--format", "json"), ("explain", "examples/mesh.yaml"),
+                                  ("simulate", "examples/state", "--format", "json")])
+def test_a_full_disk_is_an_io_error_not_a_bug(args):
+    """Output that cannot be written (here /dev/full: every write fails with ENOSPC) exits 74, saying so."""
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "meshspec", *args], stdout=full, stderr=subprocess.PIPE,
+                              text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": ROOT})
+    assert done.returncode == 74
+    assert done.stderr == f"meshspec {args[0]}: error: the output: No space left on device\n"
+
+
+def test_a_write_the_system_refuses_exits_74(monkeypatch, capsys):
+    class Refusing(io.StringIO):
+        def write(self, text):
+            raise OSError(errno.EDQUOT, os.strerror(errno.EDQUOT))
+
+    monkeypatch.setattr(sys, "stdout", Refusing())
+    assert main(["simulate", "examples/state"]) == 74
+    assert "meshspec simulate: error: the output: Disk quota exceeded" in capsys.readouterr().err
