@@ -74,10 +74,7 @@ def load_state(state_dir: str, read: ReadClusters | None = None) -> tuple[State,
     services: dict[tuple[str, str], dict[str, ClusterService]] = {}
     objects: dict[str, dict[str, dict[tuple[str, str], MetaObject]]] = {}
     images: dict[str, str] = {}
-    reads = (read or read_clusters)(state_dir, clusters)
-    if len(reads) != len(clusters):
-        raise ValueError(f"{len(reads)} cluster folders read for {len(clusters)}")
-    for cluster, (found, problems, meta) in zip(clusters, reads):
+    for cluster, (found, problems, meta) in zip(clusters, (read or read_clusters)(state_dir, clusters), strict=True):
         diagnostics += problems
         for key, svc in found.items():
             copies = services.get(key)

@@ -6,7 +6,6 @@ import io
 import os
 import subprocess
 import sys
-import textwrap
 
 import pytest
 from hypothesis import given, settings

@@ -12,6 +12,7 @@ import pytest
 from meshspec.analysis.state import load_state
 from meshspec.cli import main
 from tests.support import ROOT
+from tests.support.process import meshspec_process
 
 STATE = "examples/state"
 
@@ -195,8 +196,7 @@ def test_left_out_lists_every_unreached_endpoint_with_its_reason(capsys):
 
 def simulate_process(*args, stdout=subprocess.PIPE):
     """The real command in a fresh interpreter (its children fork from it, not from the test process)."""
-    return subprocess.run([sys.executable, "-m", "meshspec", "simulate", *args], stdout=stdout,
-                          stderr=subprocess.PIPE, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+    return meshspec_process("simulate", *args, stdout=stdout)
 
 
 @pytest.fixture(scope="module")

@@ -12,14 +12,14 @@ import pytest
 from tests.support.specs import VALID_SPEC
 from meshspec.cli import main
 from tests.support import ROOT as REPOSITORY
+from tests.support.process import meshspec_process
 
 ROOT = str(REPOSITORY)
 
 
 def meshspec(*args, cwd=ROOT):
     """Run the real command in a subprocess, as a user would."""
-    return subprocess.run([sys.executable, "-m", "meshspec", *args], capture_output=True, text=True, cwd=cwd,
-                          env={**os.environ, "PYTHONPATH": ROOT})
+    return meshspec_process(*args, text=True, cwd=cwd)
 
 
 def test_validate_example_exits_0(capsys):
@@ -217,8 +217,7 @@ def test_the_command_writes_everything_before_it_exits_without_teardown(capsys):
 def test_a_full_disk_is_an_io_error_not_a_bug(args):
     """Output that cannot be written (here /dev/full: every write fails with ENOSPC) exits 74, saying so."""
     with open("/dev/full", "w") as full:
-        done = subprocess.run([sys.executable, "-m", "meshspec", *args], stdout=full, stderr=subprocess.PIPE,
-                              text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": ROOT})
+        done = meshspec_process(*args, stdout=full, text=True)
     assert done.returncode == 74
     assert done.stderr == f"meshspec {args[0]}: error: the output: No space left on device\n"
 

@@ -89,7 +89,7 @@ class _Split:
         """analysis.state.read_clusters, in groups of about equal bytes when the work is split."""
         from ...analysis.state import read_clusters, state_bytes
 
-        weights = [state_bytes(state_dir, c) for c in clusters]
+        weights = [] if self.jobs == 1 else [state_bytes(state_dir, c) for c in clusters]
         self.parts = self.jobs or (_auto_jobs() if sum(weights) > AUTO_JOBS_BYTES else 1)
         if self.parts == 1 or len(clusters) < 2:
             return read_clusters(state_dir, clusters)
@@ -103,8 +103,11 @@ class _Split:
         out.write(layout.head(version))
         if self.parts == 1 or len(services) < 2:
             _write_body(layout, route(services), out.write)
-            out.write(layout.tail)
-            return
+        else:
+            self._write_split(layout, services, route, out)
+        out.write(layout.tail)
+
+    def _write_split(self, layout, services, route, out) -> None:
         from ...adapters.processes import ForkedText, split
 
         # A Service costs about as much as it has copies to route (observers times frontends aside).
@@ -119,7 +122,6 @@ class _Split:
         finally:
             for child in children:
                 child.close()
-        out.write(layout.tail)
 
 
 def _auto_jobs() -> int:
