@@ -1,8 +1,10 @@
+import os
+import threading
 import time
 
 import pytest
 
-from meshspec.spec.load import MAX_BYTES, LoadError, load_documents, load_file
+from meshspec.spec.load import MAX_BYTES, LoadError, load_documents, load_file, read_text
 
 
 def load_error(path) -> "LoadError":
@@ -123,6 +125,40 @@ def test_huge_file_is_refused_before_parsing(tmp_path):
     assert time.perf_counter() - start < 1.0
     assert problem.code == "file-too-large"
     assert f"{MAX_BYTES // (1024 * 1024)} MiB" in problem.message
+
+
+@pytest.mark.parametrize("extra, refused", [(-1, False), (0, False), (1, True), (5000, True)])
+def test_the_size_limit_is_exact(tmp_path, extra, refused):
+    path = tmp_path / "state.json"
+    path.write_bytes(b"1" * (64 + extra))
+    if refused:
+        with pytest.raises(LoadError) as info:
+            read_text(str(path), 64)
+        assert info.value.diagnostic.code == "file-too-large"
+    else:
+        assert read_text(str(path), 64) == "1" * (64 + extra)
+
+
+def _write_ignoring_a_closed_reader(path, content: bytes) -> None:
+    try:
+        path.write_bytes(content)
+    except BrokenPipeError:  # the reader stopped at its limit
+        pass
+
+
+def test_a_pipe_is_read_to_its_end_and_limited(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for content, refused in ((b"a: 1\n" * 1000, False), (b"x" * 70000, True)):
+        writer = threading.Thread(target=_write_ignoring_a_closed_reader, args=(fifo, content))
+        writer.start()
+        try:
+            assert read_text(str(fifo), 65536) == content.decode()
+            assert not refused
+        except LoadError as exc:
+            assert refused and exc.diagnostic.code == "file-too-large"
+        finally:
+            writer.join()
 
 
 def test_syntax_error_points_at_the_problem(tmp_path):
