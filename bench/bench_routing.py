@@ -310,14 +310,19 @@ def time_cli(args: list[str], repeat: int, single_above: float, timeout: float) 
     return {"times": times, "cpu": cpu, "rss": rss}
 
 
+def _has_jobs() -> bool:
+    """Whether the meshspec measured has `simulate --jobs` (a before/after comparison may run an older one)."""
+    return os.path.exists(os.path.join(REPO, "meshspec", "adapters", "processes.py"))
+
+
 def _default_jobs() -> int:
     """How many processes `meshspec simulate` uses for a large state on this machine."""
-    sys.path.insert(0, REPO)
-    try:
-        from meshspec.adapters.processes import can_fork, usable_cpus
-        from meshspec.cli.commands.simulate import MAX_AUTO_JOBS
-    except ImportError:  # a meshspec from before --jobs (a before/after comparison)
+    if not _has_jobs():
         return 1
+    sys.path.insert(0, REPO)
+    from meshspec.adapters.processes import can_fork, usable_cpus
+    from meshspec.cli.commands.simulate import MAX_AUTO_JOBS
+
     return min(usable_cpus(), MAX_AUTO_JOBS) if can_fork() else 1
 
 
@@ -639,7 +644,7 @@ def main(argv: list[str] | None = None) -> int:
                                              args.repeat, args.single_above, cli_timeout)
                 log(f"{c}x{s} cli_simulate: {_cell(r['cli_simulate'])[0]} s (CPU {_cpu(r['cli_simulate']) or 0:.3f}), "
                     f"{max(r['cli_simulate']['rss'] or [0]):.0f} MB")
-                if os.path.exists(os.path.join(REPO, "meshspec", "adapters", "processes.py")):  # it has --jobs
+                if _has_jobs():
                     r["cli_simulate_1"] = time_cli(["-m", "meshspec", "simulate", state_dir, "--format", "json",
                                                     "--jobs", "1"], args.repeat, args.single_above, cli_timeout)
                     log(f"{c}x{s} cli_simulate_1: {_cell(r['cli_simulate_1'])[0]} s (CPU "
